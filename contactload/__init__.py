@@ -1,0 +1,1 @@
+"""contactload: bulk contact (lead) upload for outbound dialer campaigns."""

@@ -1,0 +1,151 @@
+"""contactload settings: one module, driven by the environment.
+
+SQLite (WAL) in ./var by default; DATABASE_URL points it at PostgreSQL.
+Every knob of our own is a CONTACTLOAD_* variable, read here and nowhere else.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CONTACTLOAD_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite file lives here
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = os.environ.get("CONTACTLOAD_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = env_bool("CONTACTLOAD_DEBUG")
+ALLOWED_HOSTS = os.environ.get("CONTACTLOAD_ALLOWED_HOSTS", "*").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
+    "contactload",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "contactload.urls"
+WSGI_APPLICATION = "contactload.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+_default_db = f"sqlite:///{VAR_DIR / 'contactload.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout + IMMEDIATE transactions: the web server and the
+    # worker queue for the write lock instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 60,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONTACTLOAD_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# Uploads are read by our own view with our own limits (CONTACTLOAD_MAX_BODY_BYTES);
+# Django's 2.5 MB default must not cut them short.
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["contactload.api.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "contactload.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "contactload API",
+    "DESCRIPTION": "Bulk contact upload, wire-compatible with Flexydial's Bulk Contact Upload API.",
+    "VERSION": "1",
+}
+
+_token_ttl_hours = os.environ.get("CONTACTLOAD_TOKEN_TTL_HOURS")
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": None,
+    "AUTO_REFRESH": False,
+}
+if _token_ttl_hours:
+    from datetime import timedelta
+
+    REST_KNOX["TOKEN_TTL"] = timedelta(hours=float(_token_ttl_hours))
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+# contactload's own knobs.
+CONTACTLOAD_FLEXYDIAL_STATUS_CODES = env_bool("CONTACTLOAD_FLEXYDIAL_STATUS_CODES")
+CONTACTLOAD_MAX_ROWS = env_int("CONTACTLOAD_MAX_ROWS", 100_000)
+CONTACTLOAD_MAX_BODY_BYTES = env_int("CONTACTLOAD_MAX_BODY_BYTES", 64 * 1024 * 1024)
+CONTACTLOAD_CHUNK_ROWS = env_int("CONTACTLOAD_CHUNK_ROWS", 5_000)
+CONTACTLOAD_IMPROPER_DATA_LIMIT = env_int("CONTACTLOAD_IMPROPER_DATA_LIMIT", 1_000)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CONTACTLOAD_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from contactload.api.auth import GenerateTokenView
+from contactload.api.health import HealthView
+from contactload.api.status import JobStatusView
+from contactload.api.upload import BulkUploadView
+
+urlpatterns = [
+    path("api/generate-token/", GenerateTokenView.as_view(), name="generate-token"),
+    path("api/bulkphonebookupload/v1/", BulkUploadView.as_view(), name="bulk-upload"),
+    path(
+        "api/bulkphonebookupload/status/<str:job_id>/",
+        JobStatusView.as_view(),
+        name="job-status",
+    ),
+    path("api/health/", HealthView.as_view(), name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
