@@ -1,0 +1,80 @@
+"""Whole-request checks (CONTRACT 2.3), pure: parsed body in, Envelope out, or one
+UploadError raised. The order of the checks is the contract's order; the campaign
+lookup and permission check (rows 6-7) sit between ``check_structure`` and
+``check_rows`` and are done by the caller."""
+
+from dataclasses import dataclass
+
+import orjson
+
+from contactload import errors
+from contactload.ingest.campaign import CampaignRules
+
+ACTIONS = ("insert", "update")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    campaign: str
+    action: str
+    reference: str  # "" for inserts
+    rows: list[dict]
+    callback_url: str = ""
+
+
+def parse_json(body: bytes) -> object:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise errors.InvalidJson(str(exc)) from None
+
+
+def check_structure(data: object) -> Envelope:
+    """Rows 2-5 of CONTRACT 2.3."""
+    if not isinstance(data, dict):
+        raise errors.InvalidStructure()
+    campaign, rows = data.get("campaign"), data.get("bulk_data")
+    if not isinstance(campaign, str) or not campaign.strip():
+        raise errors.InvalidStructure()
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise errors.InvalidStructure()
+    callback_url = data.get("callback_url") or ""
+    if not isinstance(callback_url, str):
+        raise errors.InvalidStructure()
+    action = data.get("action_type", "insert")
+    if action not in ACTIONS:
+        raise errors.InvalidActionType(action)
+    if action == "insert" and "reference_field" in data:
+        raise errors.InsertWithReference()
+    reference = data.get("reference_field") if action == "update" else ""
+    if action == "update" and (not isinstance(reference, str) or not reference):
+        raise errors.ReferenceMissing()
+    return Envelope(campaign.strip(), action, reference, rows, callback_url)
+
+
+def check_rows(envelope: Envelope, rules: CampaignRules, *, max_rows: int) -> tuple[str, ...]:
+    """Rows 8-12 of CONTRACT 2.3; returns the upload's headers in the order sent."""
+    rows, reference = envelope.rows, envelope.reference
+    if envelope.action == "update" and not all(reference in row for row in rows):
+        raise errors.ReferenceMissingInRows(reference)
+    headers = rows[0].keys()
+    if not all(row.keys() == headers for row in rows):
+        raise errors.NotUniform()
+    check_headers(headers, rules, envelope.action, reference)
+    if len(rows) > max_rows:
+        raise errors.TooManyRows(len(rows), max_rows)
+    return tuple(headers)
+
+
+def check_headers(headers, rules: CampaignRules, action: str, reference: str) -> None:
+    """Rows 10-11 of CONTRACT 2.3 (shared with CSV uploads, whose rows are uniform)."""
+    accepted = set(rules.accepted_headers(action))
+    if not set(headers) <= accepted:
+        raise errors.HeadersMismatch()
+    if action == "insert" and "numeric" not in headers:
+        raise errors.HeadersMismatch()
+    if action == "update":
+        if not rules.is_reference(reference):
+            raise errors.HeadersMismatch()
+        if set(headers) == {reference}:
+            raise errors.NothingToUpdate()

@@ -1,0 +1,149 @@
+"""The worker side of an upload: claim the job, check and write its rows chunk by
+chunk, finish. One transaction per chunk writes the chunk's contacts, its
+rejected rows, the counts and the checkpoint; a re-run resumes after the last
+committed chunk, and a chunk is never committed twice."""
+
+import logging
+import traceback
+import zlib
+from collections.abc import Iterator
+
+import orjson
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from contactload.ingest import lookups, writers
+from contactload.ingest.campaign import load_rules
+from contactload.ingest.rows import CheckedRow, RowChecker
+from contactload.models import RowResult, UploadJob
+
+logger = logging.getLogger("contactload.worker")
+
+# A unique index may object when another job stored the same number after our
+# lookup; the chunk is then checked again and the row reported as a duplicate.
+WRITE_ATTEMPTS = 5
+
+
+class ChunkAlreadyCommitted(Exception):
+    """Another run of the job committed this chunk first."""
+
+
+def claim(job_id: str) -> UploadJob | None:
+    """Move a queued job to running; None when it is not queued (a harmless re-run)."""
+    now = timezone.now()
+    claimed = UploadJob.objects.filter(pk=job_id, state=UploadJob.State.QUEUED).update(
+        state=UploadJob.State.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return None
+    return UploadJob.objects.select_related("campaign").get(pk=job_id)
+
+
+def run_job(job_id: str) -> None:
+    job = claim(job_id)
+    if job is None:
+        logger.info("job %s is not queued; nothing to do", job_id)
+        return
+    UploadJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1)
+    try:
+        process(job)
+    except ChunkAlreadyCommitted:
+        logger.warning("job %s is being processed elsewhere; leaving it", job_id)
+    except Exception:
+        UploadJob.objects.filter(pk=job.pk).update(
+            state=UploadJob.State.FAILED, error=traceback.format_exc(), finished_at=timezone.now()
+        )
+        raise
+
+
+def read_rows(job: UploadJob) -> list[dict]:
+    return orjson.loads(zlib.decompress(bytes(job.payload.data)))
+
+
+def chunks(rows: list[dict], start: int, size: int) -> Iterator[tuple[int, list[dict]]]:
+    for offset in range(start, len(rows), size):
+        yield offset, rows[offset : offset + size]
+
+
+def process(job: UploadJob) -> None:
+    rules = load_rules(job.campaign)
+    ctx = lookups.JobContext(
+        rules=rules, phonebook_id=job.phonebook_id, agents=lookups.campaign_agents(rules.id)
+    )
+    checker = RowChecker(rules)
+    for offset, raw_rows in chunks(read_rows(job), job.processed, settings.CONTACTLOAD_CHUNK_ROWS):
+        commit_chunk(job, ctx, checker, offset, raw_rows)
+    UploadJob.objects.filter(pk=job.pk, state=UploadJob.State.RUNNING).update(
+        state=UploadJob.State.COMPLETED, finished_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+
+
+def commit_chunk(job, ctx, checker: RowChecker, offset: int, raw_rows: list[dict]) -> None:
+    with transaction.atomic():
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            rows = [checker.check(raw, offset + i) for i, raw in enumerate(raw_rows, start=1)]
+            lookups.check_chunk(ctx, rows)
+            try:
+                with transaction.atomic():
+                    writers.insert_contacts(contact_tuples(job, ctx, rows))
+                break
+            except IntegrityError:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                logger.info("job %s: chunk at %d lost a race; checking again", job.pk, offset)
+        rejected = [row for row in rows if not row.ok]
+        order = {header: position for position, header in enumerate(job.headers)}
+        for row in rejected:  # report a row's messages in the order of its columns
+            row.errors.sort(key=lambda error: order.get(error[0], len(order)))
+        RowResult.objects.bulk_create(
+            RowResult(job_id=job.pk, row=row.row, data=storable(row.raw), errors=row.errors)
+            for row in rejected
+        )
+        advanced = UploadJob.objects.filter(
+            pk=job.pk, state=UploadJob.State.RUNNING, processed=offset
+        ).update(
+            processed=offset + len(rows),
+            inserted=job.inserted + len(rows) - len(rejected),
+            rejected=job.rejected + len(rejected),
+            heartbeat_at=timezone.now(),
+        )
+        if not advanced:
+            raise ChunkAlreadyCommitted()
+    job.processed = offset + len(rows)
+    job.inserted += len(rows) - len(rejected)
+    job.rejected += len(rejected)
+
+
+def contact_tuples(job: UploadJob, ctx: lookups.JobContext, rows: list[CheckedRow]) -> list[tuple]:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    dedupe = ctx.rules.rejects_duplicates
+    campaign_id, phonebook_id, agents = ctx.rules.id, ctx.phonebook_id, ctx.agents
+    return [
+        (
+            campaign_id,
+            phonebook_id,
+            row.numeric,
+            row.numeric if dedupe else None,
+            agents.get(row.user),
+            row.values.get("first_name"),
+            row.values.get("last_name"),
+            row.values.get("email"),
+            row.values.get("priority"),
+            orjson.dumps(row.values.get("alt_numeric") or {}).decode(),
+            "NotDialed",
+            row.uniqueid,
+            orjson.dumps(row.crm).decode(),
+            now,
+            now,
+        )
+        for row in rows
+        if row.ok
+    ]
+
+
+def storable(raw: dict) -> dict:
+    """The row as sent, safe for a JSON column (PostgreSQL's jsonb refuses NUL)."""
+    if b"\\u0000" not in orjson.dumps(raw):
+        return raw
+    return orjson.loads(orjson.dumps(raw).replace(b"\\u0000", b"\\ufffd"))

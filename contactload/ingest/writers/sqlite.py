@@ -1,0 +1,10 @@
+"""SQLite writer: one ``executemany`` in the caller's transaction."""
+
+from collections.abc import Sequence
+
+
+def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    names = ", ".join(f'"{column}"' for column in columns)
+    marks = ", ".join("%s" for _ in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
