@@ -21,7 +21,7 @@ setup: $(BIN)/contactload
 run: setup
 	$(BIN)/contactload migrate --noinput
 	$(BIN)/contactload load-config $${CONTACTLOAD_CONFIG:-contactload/demo/demo.yaml}
-	$(BIN)/contactload demo-banner --port $(PORT)
+	-$(BIN)/contactload demo-banner --port $(PORT)
 	$(BIN)/contactload serve --port $(PORT) --workers $(WORKERS)
 
 lint: setup

@@ -2,7 +2,7 @@
 
 Pure; never raises on bad data. ``canonical_slow`` is the rule, stated through the
 phonenumbers library; ``canonical`` gives the same answers but settles the usual national
-and international spellings with one regex match, asking the library only when unsure.
+and international spellings with a regex match or two, asking the library when unsure.
 """
 
 import functools
@@ -84,49 +84,37 @@ def _parse(cleaned: str, country: str) -> str | None:
 class _Plan:
     """One country's shortcuts, derived from the metadata phonenumbers itself uses.
 
-    ``resolve`` answers only where it has retraced phonenumbers.parse + is_valid_number
-    and found the answer certain; otherwise it returns None and the library decides.
-    Each dict maps a length to a pattern whose fullmatch is the whole test for that length.
+    Each table maps the cleaned input's length to a pattern for one spelling that fullmatches
+    only when parse + is_valid_number would accept that spelling as that NSN (retraced from
+    phonenumbers' source). ``resolve`` answers only then; otherwise it returns None and the
+    library decides.
     """
 
     code: str  # country calling code, e.g. "91"
-    national: dict[int, re.Pattern]  # valid NSN that parse keeps whole (no IDD, no prefix)
-    final: dict[int, re.Pattern]  # valid NSN that parse would not strip a prefix from
-    valid: dict[int, re.Pattern]  # valid NSN
-    general: re.Pattern  # general_desc pattern: parse's test for stripping the code
-    idd: re.Pattern  # international prefix: parse would read a country code after it
-    national_prefix: re.Pattern  # national_prefix_for_parsing
-    plain_prefix: bool  # no transform rule: stripping the prefix just drops it
+    national: dict[int, re.Pattern]  # <nsn>
+    coded: dict[int, re.Pattern]  # <code><nsn>
+    plus: dict[int, re.Pattern]  # +<code><nsn>
+    trunk: dict[int, re.Pattern]  # <national prefix><nsn>
+    trunk_prefix: str  # e.g. "0"
 
     def resolve(self, cleaned: str) -> str | None:
-        code = self.code
-        if cleaned[0] == "+":  # +<code><nsn>
-            nsn = cleaned[1 + len(code) :]
-            pattern = self.final.get(len(nsn))
-            if pattern and cleaned.startswith(code, 1) and pattern.fullmatch(nsn):
-                return cleaned
-            return None
-        pattern = self.national.get(len(cleaned))
-        if pattern and pattern.fullmatch(cleaned):  # <nsn>
-            return "+" + code + cleaned
-        if self.idd.match(cleaned):
-            return None
-        if cleaned.startswith(code):  # <code><nsn>: parse strips the code
-            nsn = cleaned[len(code) :]
-            pattern = self.final.get(len(nsn))
-            if pattern and pattern.fullmatch(nsn) and not self.general.fullmatch(cleaned):
-                return "+" + code + nsn
-            return None
-        prefix = self.national_prefix.match(cleaned)
-        if prefix and self.plain_prefix:  # <national prefix><nsn>
-            nsn = cleaned[prefix.end() :]
-            pattern = self.valid.get(len(nsn))
-            if pattern and pattern.fullmatch(nsn):
-                return "+" + code + nsn
+        length = len(cleaned)
+        if cleaned[0] == "+":
+            pattern = self.plus.get(length)
+            return cleaned if pattern and pattern.fullmatch(cleaned) else None
+        pattern = self.national.get(length)
+        if pattern and pattern.fullmatch(cleaned):
+            return "+" + self.code + cleaned
+        if cleaned.startswith(self.code):
+            pattern = self.coded.get(length)
+            return "+" + cleaned if pattern and pattern.fullmatch(cleaned) else None
+        pattern = self.trunk.get(length)
+        if pattern and pattern.fullmatch(cleaned):
+            return "+" + self.code + cleaned[len(self.trunk_prefix) :]
         return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plan(country: str) -> _Plan | None:
     """The country's shortcuts, or None when it is not a simple case (always ask the library)."""
     meta = PhoneMetadata.metadata_for_region(country)
@@ -143,7 +131,7 @@ def _plan(country: str) -> _Plan | None:
     ):
         return None
     idd = meta.international_prefix or _NEVER
-    national_prefix = meta.national_prefix_for_parsing or _NEVER
+    stripped = meta.national_prefix_for_parsing or _NEVER
     leading = f"(?={meta.leading_digits})" if len(regions) > 1 and meta.leading_digits else ""
     general = meta.general_desc.national_number_pattern
     descs = [
@@ -153,7 +141,7 @@ def _plan(country: str) -> _Plan | None:
         and (desc := getattr(meta, name)) is not None
         and desc.national_number_pattern
     ]
-    national, final, valid = {}, {}, {}
+    valid = {}  # NSN length -> pattern of a valid NSN (_number_type_helper != UNKNOWN)
     for length in meta.general_desc.possible_length:
         alternatives = "|".join(
             f"(?:{desc.national_number_pattern})"
@@ -161,17 +149,26 @@ def _plan(country: str) -> _Plan | None:
             if not desc.possible_length or length in desc.possible_length
         )
         if alternatives:
-            rule = f"{leading}(?=(?:{general})\\Z)(?:{alternatives})"
-            national[length] = re.compile(f"(?!{idd})(?!{national_prefix}){rule}")
-            final[length] = re.compile(f"(?!{national_prefix}){rule}")
-            valid[length] = re.compile(rule)
+            valid[length] = f"{leading}(?=(?:{general})\\Z)(?:{alternatives})"
+
+    def table(head: str, size: int) -> dict[int, re.Pattern]:
+        return {size + length: re.compile(head + rule) for length, rule in valid.items()}
+
+    # What each spelling must rule out, retraced from phonenumbers.parse: an international
+    # prefix (a country code would be read after it); a national prefix (it would be stripped,
+    # after our code too); a number matching the general pattern whole (our code would stay).
+    trunk = meta.national_prefix or ""
+    if trunk.isdigit() and trunk.isascii() and not meta.national_prefix_transform_rule:
+        # parse strips the first match of national_prefix_for_parsing; use it only when that
+        # match is exactly ``trunk`` (the atomic group is that first match).
+        trunks = table(f"(?!{idd})(?=(?>{stripped})(?<=\\A{trunk})){trunk}", len(trunk))
+    else:
+        trunks = {}
     return _Plan(
         code=code,
-        national=national,
-        final=final,
-        valid=valid,
-        general=re.compile(general),
-        idd=re.compile(idd),
-        national_prefix=re.compile(national_prefix),
-        plain_prefix=not meta.national_prefix_transform_rule,
+        national=table(f"(?!{idd})(?!{stripped})", 0),
+        coded=table(f"(?!{idd})(?!(?:{general})\\Z){code}(?!{stripped})", len(code)),
+        plus=table(f"\\+{code}(?!{stripped})", 1 + len(code)),
+        trunk=trunks,
+        trunk_prefix=trunk,
     )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from contactload.ingest import lookups, writers
@@ -21,7 +21,8 @@ from contactload.models import RowResult, UploadJob
 logger = logging.getLogger("contactload.worker")
 
 # A unique index may object when another job stored the same number after our
-# lookup; the chunk is then checked again and the row reported as a duplicate.
+# lookup (or the database may pick us as a deadlock victim); the chunk is then
+# checked again, and such a row is reported as a duplicate.
 WRITE_ATTEMPTS = 5
 
 
@@ -88,8 +89,8 @@ def commit_chunk(job, ctx, checker: RowChecker, offset: int, raw_rows: list[dict
                 with transaction.atomic():
                     writers.insert_contacts(contact_tuples(job, ctx, rows))
                 break
-            except IntegrityError:
-                if attempt == WRITE_ATTEMPTS:
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == WRITE_ATTEMPTS or not writers.lost_race(exc):
                     raise
                 logger.info("job %s: chunk at %d lost a race; checking again", job.pk, offset)
         rejected = [row for row in rows if not row.ok]

@@ -6,7 +6,7 @@ Rows are tuples in ``CONTACT_COLUMNS`` order, JSON already as text."""
 
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import IntegrityError, OperationalError, connection
 
 from contactload.ingest.writers import postgresql, sqlite
 from contactload.models import Contact
@@ -31,7 +31,21 @@ CONTACT_COLUMNS = (
 
 VENDORS = {"postgresql": postgresql, "sqlite": sqlite}
 
+NUMERIC = CONTACT_COLUMNS.index("numeric")
+
 
 def insert_contacts(rows: Sequence[tuple]) -> None:
+    """Write ``rows``; in number order, so that concurrent writers take the unique
+    index's locks in one order and cannot deadlock on it."""
     if rows:
+        rows = sorted(rows, key=lambda row: row[NUMERIC])
         VENDORS[connection.vendor].insert(connection, Contact._meta.db_table, CONTACT_COLUMNS, rows)
+
+
+def lost_race(exc: Exception) -> bool:
+    """Whether a failed write collided with a concurrent one and may simply be retried:
+    a unique index objected, or the database chose this transaction as a deadlock
+    or serialization victim."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return isinstance(exc, OperationalError) and VENDORS[connection.vendor].is_contention(exc)

@@ -8,3 +8,7 @@ def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
     marks = ", ".join("%s" for _ in columns)
     with connection.cursor() as cursor:
         cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+
+
+def is_contention(exc: Exception) -> bool:
+    return "database is locked" in str(exc)

@@ -1,0 +1,67 @@
+"""Two uploads with overlapping numbers, processed by two worker processes at
+once: each number is stored once, the other upload reports it as a duplicate,
+and every row has exactly one outcome."""
+
+import random
+import subprocess
+import sys
+
+import pytest
+from django.db.models import Count
+from rest_framework.test import APIClient
+
+from contactload.models import Campaign, Contact, Role, RowResult, UploadJob
+from contactload.tokens import issue_token
+from tests.conftest import make_user
+from tests.test_worker_process import worker_env
+
+TAKEN = "contact with this numeric value is already exist in Sales campaign"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_jobs_with_overlapping_numbers_store_each_number_once():
+    campaign = Campaign.objects.create(name="Sales")
+    manager = make_user("crm_push", Role.MANAGER, [campaign])
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {issue_token(manager)}")
+    shuffle = random.Random(7).shuffle
+    sets = [list(range(0, 12_000)), list(range(6_000, 18_000))]
+    job_ids = []
+    for numbers in sets:
+        shuffle(numbers)
+        rows = [{"numeric": f"9{n:09d}"} for n in numbers]
+        response = client.post(
+            "/api/bulkphonebookupload/v1/",
+            {"campaign": "Sales", "bulk_data": rows},
+            format="json",
+        )
+        assert response.status_code == 200
+        job_ids.append(response.json()["job_id"])
+
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "contactload.cli", "worker", "--batch"],
+            env=worker_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        output, _ = worker.communicate(timeout=600)
+        assert worker.returncode == 0, output[-2000:]
+
+    jobs = list(UploadJob.objects.filter(pk__in=job_ids))
+    assert [job.state for job in jobs] == ["completed", "completed"], [job.error for job in jobs]
+    assert all(job.inserted + job.rejected == job.total == 12_000 for job in jobs)
+    assert Contact.objects.count() == 18_000
+    assert not Contact.objects.values("numeric").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert sum(job.inserted for job in jobs) == 18_000
+    assert sum(job.rejected for job in jobs) == 6_000
+    messages = {
+        tuple(m for _h, _c, m in errors)
+        for errors in RowResult.objects.values_list("errors", flat=True)
+    }
+    assert messages == {(TAKEN,)}
+    assert RowResult.objects.count() == 6_000
