@@ -131,3 +131,61 @@ def test_20000_rows_through_the_real_worker_each_get_one_outcome():
         len(bad),
         100,
     )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_20000_updates_through_the_real_worker_each_get_one_outcome():
+    campaign = Campaign.objects.create(name="Sales")
+    CrmField.objects.create(campaign=campaign, section="loan", name="amount", type="integer")
+    manager = make_user("crm_push", Role.MANAGER, [campaign])
+    make_user("agent1", Role.AGENT, [campaign])
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {issue_token(manager)}")
+    seed = [{"numeric": f"9{i:09d}", "loan:amount": "0"} for i in range(ROWS)]
+    inserted = client.post(
+        "/api/bulkphonebookupload/v1/", {"campaign": "Sales", "bulk_data": seed}, format="json"
+    )
+    assert inserted.status_code == 200
+    assert run_worker_process().returncode == 0
+
+    rows, bad = [], {}
+    for i in range(ROWS):
+        row = {"numeric": f"9{i:09d}", "user": "agent1", "loan:amount": str(i)}
+        kind = i % 50
+        if kind == 1:
+            row["numeric"] = f"8{i:09d}"
+            bad[i + 1] = "the numeric is not exist in campaign, please insert first"
+        elif kind == 2:
+            row["numeric"] = ""
+            bad[i + 1] = "the numeric should not be blank"
+        elif kind == 3:
+            row["numeric"] = f"9{i - 3:09d}"
+            bad[i + 1] = "This row is duplicated in file"
+        elif kind == 4:
+            row["loan:amount"] = "many"
+            bad[i + 1] = "Expected  many in integer format"
+        rows.append(row)
+    payload = {
+        "campaign": "Sales",
+        "action_type": "update",
+        "reference_field": "numeric",
+        "bulk_data": rows,
+    }
+    response = client.post("/api/bulkphonebookupload/v1/", payload, format="json")
+    assert response.status_code == 201
+    finished = run_worker_process()
+    assert finished.returncode == 0, finished.stderr[-2000:]
+
+    job = UploadJob.objects.get(pk=response.json()["job_id"])
+    assert job.state == "completed"
+    assert (job.updated, job.rejected, job.inserted) == (ROWS - len(bad), len(bad), 0)
+    results = dict(RowResult.objects.filter(job=job).values_list("row", "errors"))
+    assert {row: [m for _h, _c, m in errors] for row, errors in results.items()} == {
+        row: [message] for row, message in bad.items()
+    }
+    assert Contact.objects.count() == ROWS
+    assert Contact.objects.filter(user__username="agent1").count() == ROWS - len(bad)
+    amounts = dict(Contact.objects.values_list("numeric", "customer_raw_data"))
+    for position, row in enumerate(rows, start=1):
+        if position not in bad:
+            assert amounts["+91" + row["numeric"]]["loan"]["amount"] == int(row["loan:amount"])

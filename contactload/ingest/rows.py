@@ -140,15 +140,19 @@ def alt_numbers(value: str, country: str) -> tuple[dict, Error | None]:
 
 
 class RowChecker:
-    """Checks insert rows for one campaign; built once per job."""
+    """Checks the rows of one job; built once per job. For an insert (no
+    ``reference``) ``crm`` holds every CRM field of the campaign; for an update it
+    holds only the fields the row carries, so that only those change."""
 
-    def __init__(self, rules: CampaignRules):
+    def __init__(self, rules: CampaignRules, reference: str = ""):
         self.rules = rules
         self.country = rules.country
+        self.reference = reference
         self.fields = {rule.header: rule for rule in rules.fields}
         self.blank_crm: dict[str, dict] = {}
-        for rule in rules.fields:
-            self.blank_crm.setdefault(rule.section, {})[rule.name] = None
+        if not reference:
+            for rule in rules.fields:
+                self.blank_crm.setdefault(rule.section, {})[rule.name] = None
         self.standard: dict[str, Callable[[CheckedRow, str, str | None], None]] = {
             "numeric": self.check_numeric,
             "user": self.check_user,
@@ -167,11 +171,17 @@ class RowChecker:
             if value is NOT_TEXT:
                 checked.reject(header, "not_text", "Expected a text value")
                 continue
+            if value is None and header == self.reference:
+                checked.reject(header, "blank_reference", f"the {header} should not be blank")
+                continue
             standard = self.standard.get(header)
             if standard is not None:
                 standard(checked, header, value)
             elif value is not None:
                 self.check_crm(checked, self.fields[header], value)
+            else:
+                rule = self.fields[header]
+                checked.crm.setdefault(rule.section, {})[rule.name] = None
         return checked
 
     def check_numeric(self, checked: CheckedRow, header: str, value: str | None) -> None:
@@ -220,6 +230,6 @@ class RowChecker:
         if error:
             checked.reject(*error)
             return
-        checked.crm[rule.section][rule.name] = clean
+        checked.crm.setdefault(rule.section, {})[rule.name] = clean
         if rule.unique:
             checked.uniqueid = str(clean)

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from contactload.ingest import lookups, writers
 from contactload.ingest.campaign import load_rules
-from contactload.ingest.rows import CheckedRow, RowChecker
+from contactload.ingest.insert import InsertPlan
+from contactload.ingest.update import UpdatePlan
 from contactload.models import RowResult, UploadJob
 
 logger = logging.getLogger("contactload.worker")
@@ -72,22 +73,25 @@ def process(job: UploadJob) -> None:
     ctx = lookups.JobContext(
         rules=rules, phonebook_id=job.phonebook_id, agents=lookups.campaign_agents(rules.id)
     )
-    checker = RowChecker(rules)
-    for offset, raw_rows in chunks(read_rows(job), job.processed, settings.CONTACTLOAD_CHUNK_ROWS):
-        commit_chunk(job, ctx, checker, offset, raw_rows)
+    rows = read_rows(job)
+    if job.action == UploadJob.Action.UPDATE:
+        plan = UpdatePlan(ctx, job.reference_field, job.headers, rows)
+    else:
+        plan = InsertPlan(ctx)
+    for offset, raw_rows in chunks(rows, job.processed, settings.CONTACTLOAD_CHUNK_ROWS):
+        commit_chunk(job, plan, offset, raw_rows)
     UploadJob.objects.filter(pk=job.pk, state=UploadJob.State.RUNNING).update(
         state=UploadJob.State.COMPLETED, finished_at=timezone.now(), heartbeat_at=timezone.now()
     )
 
 
-def commit_chunk(job, ctx, checker: RowChecker, offset: int, raw_rows: list[dict]) -> None:
+def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> None:
     with transaction.atomic():
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            rows = [checker.check(raw, offset + i) for i, raw in enumerate(raw_rows, start=1)]
-            lookups.check_chunk(ctx, rows)
+            rows = plan.check(raw_rows, offset)
             try:
                 with transaction.atomic():
-                    writers.insert_contacts(contact_tuples(job, ctx, rows))
+                    plan.write(rows)
                 break
             except (IntegrityError, OperationalError) as exc:
                 if attempt == WRITE_ATTEMPTS or not writers.lost_race(exc):
@@ -101,46 +105,20 @@ def commit_chunk(job, ctx, checker: RowChecker, offset: int, raw_rows: list[dict
             RowResult(job_id=job.pk, row=row.row, data=storable(row.raw), errors=row.errors)
             for row in rejected
         )
+        done = len(rows) - len(rejected)
         advanced = UploadJob.objects.filter(
             pk=job.pk, state=UploadJob.State.RUNNING, processed=offset
         ).update(
             processed=offset + len(rows),
-            inserted=job.inserted + len(rows) - len(rejected),
             rejected=job.rejected + len(rejected),
             heartbeat_at=timezone.now(),
+            **{plan.outcome: getattr(job, plan.outcome) + done},
         )
         if not advanced:
             raise ChunkAlreadyCommitted()
     job.processed = offset + len(rows)
-    job.inserted += len(rows) - len(rejected)
     job.rejected += len(rejected)
-
-
-def contact_tuples(job: UploadJob, ctx: lookups.JobContext, rows: list[CheckedRow]) -> list[tuple]:
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    dedupe = ctx.rules.rejects_duplicates
-    campaign_id, phonebook_id, agents = ctx.rules.id, ctx.phonebook_id, ctx.agents
-    return [
-        (
-            campaign_id,
-            phonebook_id,
-            row.numeric,
-            row.numeric if dedupe else None,
-            agents.get(row.user),
-            row.values.get("first_name"),
-            row.values.get("last_name"),
-            row.values.get("email"),
-            row.values.get("priority"),
-            orjson.dumps(row.values.get("alt_numeric") or {}).decode(),
-            "NotDialed",
-            row.uniqueid,
-            orjson.dumps(row.crm).decode(),
-            now,
-            now,
-        )
-        for row in rows
-        if row.ok
-    ]
+    setattr(job, plan.outcome, getattr(job, plan.outcome) + done)
 
 
 def storable(raw: dict) -> dict:

@@ -1,6 +1,7 @@
 """The only database-vendor code: how a chunk of contacts reaches its table.
 
-PostgreSQL streams rows with COPY; SQLite uses one ``executemany``. Both write in
+PostgreSQL streams rows with COPY (updates: COPY into a temporary table, then one
+``UPDATE … FROM``); SQLite uses one ``executemany``. Both write in
 the caller's transaction and raise IntegrityError when a unique index objects.
 Rows are tuples in ``CONTACT_COLUMNS`` order, JSON already as text."""
 
@@ -40,6 +41,13 @@ def insert_contacts(rows: Sequence[tuple]) -> None:
     if rows:
         rows = sorted(rows, key=lambda row: row[NUMERIC])
         VENDORS[connection.vendor].insert(connection, Contact._meta.db_table, CONTACT_COLUMNS, rows)
+
+
+def update_contacts(columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Set ``columns`` of the contacts whose ids lead ``rows``, in id order."""
+    if rows:
+        rows = sorted(rows, key=lambda row: row[0])
+        VENDORS[connection.vendor].update(connection, Contact._meta.db_table, columns, rows)
 
 
 def lost_race(exc: Exception) -> bool:

@@ -16,6 +16,24 @@ def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
             copy.write_row(row)
 
 
+def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """``rows`` are (id, *columns): COPY them into a scratch table shaped like ``table``,
+    then change every listed contact with one UPDATE."""
+    scratch = "contactload_update_scratch"
+    names = ", ".join(f'"{column}"' for column in columns)
+    assignments = ", ".join(f'"{column}" = s."{column}"' for column in columns)
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE TEMP TABLE "{scratch}" ON COMMIT DROP AS '
+            f'SELECT "id", {names} FROM "{table}" WITH NO DATA'
+        )
+        with cursor.copy(f'COPY "{scratch}" ("id", {names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f'UPDATE "{table}" t SET {assignments} FROM "{scratch}" s WHERE t.id = s.id')
+        cursor.execute(f'DROP TABLE "{scratch}"')
+
+
 # deadlock_detected, serialization_failure
 CONTENTION = {"40P01", "40001"}
 

@@ -10,5 +10,15 @@ def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
         cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
 
 
+def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """``rows`` are (id, *columns)."""
+    assignments = ", ".join(f'"{column}" = %s' for column in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f'UPDATE "{table}" SET {assignments} WHERE "id" = %s',
+            [(*row[1:], row[0]) for row in rows],
+        )
+
+
 def is_contention(exc: Exception) -> bool:
     return "database is locked" in str(exc)

@@ -1,0 +1,190 @@
+"""Updating a chunk (CONTRACT 3.2): find the campaign's contacts by the reference
+field with one query, apply the value checks of an insert to the keys a row
+carries, and change only those keys on every matching contact. Rows that match
+nothing are rejected, never inserted."""
+
+import orjson
+from django.db import connection
+from django.utils import timezone
+
+from contactload.ingest import lookups, writers
+from contactload.ingest.lookups import IN_FILE
+from contactload.ingest.phones import canonical
+from contactload.ingest.rows import NOT_TEXT, CheckedRow, RowChecker, crm_value, text
+from contactload.models import Contact
+
+PLAIN_COLUMNS = ("first_name", "last_name", "email", "priority")
+
+
+def repeated_positions(rows: list[dict], key) -> set[int]:
+    """1-based positions of rows whose key (not None) an earlier row already had."""
+    seen, repeated = set(), set()
+    for position, raw in enumerate(rows, start=1):
+        value = key(raw)
+        if value is None:
+            continue
+        if value in seen:
+            repeated.add(position)
+        seen.add(value)
+    return repeated
+
+
+class UpdatePlan:
+    outcome = "updated"
+
+    def __init__(self, ctx: lookups.JobContext, reference: str, headers, all_rows: list[dict]):
+        rules = ctx.rules
+        self.ctx, self.reference, self.headers = ctx, reference, set(headers)
+        self.checker = RowChecker(rules, reference=reference)
+        self.ref_rule = next((f for f in rules.fields if f.header == reference), None)
+        unique = rules.unique_field
+        self.unique = unique if unique and unique.header in self.headers else None
+        self.changes_number = "numeric" in self.headers and reference != "numeric"
+        self.changes_unique = self.unique is not None and self.unique.header != reference
+        # Repeats are judged over the whole upload, so that a resumed job judges alike.
+        self.repeated_refs = repeated_positions(all_rows, lambda raw: self.normal(reference, raw))
+        self.repeated_numbers = (
+            repeated_positions(all_rows, lambda raw: self.normal("numeric", raw))
+            if self.changes_number
+            else set()
+        )
+        self.repeated_uniques = (
+            repeated_positions(all_rows, lambda raw: self.normal(self.unique.header, raw))
+            if self.changes_unique
+            else set()
+        )
+        self.columns = self.changed_columns()
+        self.pending: list[tuple] = []
+
+    def normal(self, header: str, raw: dict) -> object:
+        """A value as it is stored and compared, or None when blank or invalid."""
+        value = text(raw.get(header))
+        if value is None or value is NOT_TEXT:
+            return None
+        if header == "numeric":
+            return canonical(value, self.ctx.rules.country)
+        rule = next(f for f in self.ctx.rules.fields if f.header == header)
+        clean, _error = crm_value(rule, value, self.ctx.rules.country)
+        return None if clean is None else str(clean) if rule.unique else clean
+
+    def changed_columns(self) -> tuple[str, ...]:
+        columns = ["user_id"] if "user" in self.headers else []
+        columns += [c for c in PLAIN_COLUMNS if c in self.headers]
+        if "alt_numeric" in self.headers:
+            columns.append("alt_numeric")
+        if self.changes_number:
+            columns += ["numeric", "dedupe_key"]
+        if any(header in self.checker.fields for header in self.headers):
+            columns.append("customer_raw_data")
+        if self.changes_unique:
+            columns.append("uniqueid")
+        return (*columns, "updated_at")
+
+    def ref_value(self, row: CheckedRow) -> object:
+        if self.reference == "numeric":
+            return row.numeric
+        value = row.crm.get(self.ref_rule.section, {}).get(self.ref_rule.name)
+        return None if value is None else str(value) if self.ref_rule.unique else value
+
+    def matches(self, values: set) -> dict[object, list[tuple]]:
+        """Reference value -> [(id, numeric, uniqueid, customer_raw_data)] in the campaign."""
+        contacts = Contact.objects.filter(campaign_id=self.ctx.rules.id)
+        if self.reference == "numeric":
+            contacts, key = contacts.filter(numeric__in=values), lambda c: c[1]
+        elif self.ref_rule.unique:
+            contacts, key = contacts.filter(uniqueid__in=values), lambda c: c[2]
+        else:
+            section, name = self.ref_rule.section, self.ref_rule.name
+            contacts = contacts.filter(**{f"customer_raw_data__{section}__{name}__in": values})
+            key = lambda c: c[3].get(section, {}).get(name)  # noqa: E731
+        found: dict[object, list[tuple]] = {}
+        for contact in contacts.values_list("id", "numeric", "uniqueid", "customer_raw_data"):
+            found.setdefault(key(contact), []).append(contact)
+        return found
+
+    def check(self, raw_rows: list[dict], offset: int) -> list[CheckedRow]:
+        rows = [self.checker.check(raw, offset + i) for i, raw in enumerate(raw_rows, start=1)]
+        lookups.check_users(self.ctx, rows)
+        refs = {self.ref_value(row) for row in rows} - {None}
+        found = self.matches(refs) if refs else {}
+        taken = (
+            "contact with this {} value is already exist in " + self.ctx.rules.name + " campaign"
+        )
+        numbers_taken, blocked_global, blocked_here = self.number_facts(rows)
+        ids_taken = (
+            self.owners("uniqueid", {r.uniqueid for r in rows}) if self.changes_unique else {}
+        )
+        self.pending = []
+        self.stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        for row in rows:
+            ref = self.ref_value(row)
+            if row.row in self.repeated_refs:
+                row.reject(self.reference, "duplicate_in_file", IN_FILE)
+            elif ref is not None and ref not in found:
+                row.reject(
+                    self.reference,
+                    "reference_not_found",
+                    f"the {self.reference} is not exist in campaign, please insert first",
+                )
+            contacts = found.get(ref, [])
+            ids = {contact[0] for contact in contacts}
+            if self.changes_number and row.numeric is not None:
+                if row.numeric in blocked_global:
+                    row.reject("numeric", "dnc_global", "This number is blocked globally")
+                if row.numeric in blocked_here:
+                    row.reject("numeric", "dnc_campaign", "This number is blocked in this campaign")
+                if row.row in self.repeated_numbers:
+                    row.reject("numeric", "duplicate_in_file", IN_FILE)
+                elif self.ctx.rules.rejects_duplicates and (
+                    numbers_taken.get(row.numeric, ids) - ids or len(ids) > 1
+                ):
+                    row.reject("numeric", "duplicate_in_campaign", taken.format("numeric"))
+            if self.changes_unique and row.uniqueid is not None:
+                header = self.unique.header
+                if row.row in self.repeated_uniques:
+                    row.reject(header, "duplicate_in_file", IN_FILE)
+                elif ids_taken.get(row.uniqueid, ids) - ids or len(ids) > 1:
+                    row.reject(header, "duplicate_in_campaign", taken.format(header))
+            if row.ok:
+                self.pending += [self.changed(row, contact) for contact in contacts]
+        return rows
+
+    def number_facts(self, rows: list[CheckedRow]):
+        if not self.changes_number:
+            return {}, set(), set()
+        numbers = {row.numeric for row in rows} - {None}
+        return (
+            self.owners("numeric", numbers),
+            *lookups.blocked_numbers(self.ctx.rules.id, numbers),
+        )
+
+    def owners(self, column: str, values: set) -> dict[str, set[int]]:
+        """value -> ids of the campaign's contacts that hold it."""
+        owners: dict[str, set[int]] = {}
+        found = Contact.objects.filter(
+            campaign_id=self.ctx.rules.id, **{f"{column}__in": values - {None}}
+        ).values_list(column, "id")
+        for value, contact_id in found:
+            owners.setdefault(value, set()).add(contact_id)
+        return owners
+
+    def changed(self, row: CheckedRow, contact: tuple) -> tuple:
+        contact_id, _numeric, _uniqueid, data = contact
+        values = {
+            "user_id": self.ctx.agents.get(row.user),
+            "alt_numeric": orjson.dumps(row.values.get("alt_numeric") or {}).decode(),
+            "numeric": row.numeric,
+            "dedupe_key": row.numeric if self.ctx.rules.rejects_duplicates else None,
+            "uniqueid": row.uniqueid,
+            "updated_at": self.stamp,
+            **{column: row.values.get(column) for column in PLAIN_COLUMNS},
+        }
+        if "customer_raw_data" in self.columns:
+            merged = {section: dict(fields) for section, fields in data.items()}
+            for section, fields in row.crm.items():
+                merged.setdefault(section, {}).update(fields)
+            values["customer_raw_data"] = orjson.dumps(merged).decode()
+        return (contact_id, *(values[column] for column in self.columns))
+
+    def write(self, rows: list[CheckedRow]) -> None:
+        writers.update_contacts(self.columns, self.pending)
