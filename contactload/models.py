@@ -212,6 +212,10 @@ class UploadJob(models.Model):
         INSERT = "insert"
         UPDATE = "update"
 
+    class Source(models.TextChoices):
+        JSON = "json"
+        CSV = "csv"
+
     id = models.CharField(primary_key=True, max_length=32, default=new_job_id, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="jobs")
     phonebook = models.OneToOneField(
@@ -220,6 +224,7 @@ class UploadJob(models.Model):
     action = models.CharField(max_length=6, choices=Action.choices, default=Action.INSERT)
     reference_field = models.CharField(max_length=201, blank=True, default="")
     headers = models.JSONField(default=list)
+    source = models.CharField(max_length=4, choices=Source.choices, default=Source.JSON)
     state = models.CharField(max_length=9, choices=State.choices, default=State.QUEUED)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)  # rows committed: the checkpoint
@@ -249,17 +254,25 @@ class UploadJob(models.Model):
         return self.state in (self.State.COMPLETED, self.State.FAILED)
 
 
-class UploadPayload(models.Model):
-    """The upload as accepted (compressed), kept apart so job reads stay light."""
+class UploadChunk(models.Model):
+    """A slice of the upload as accepted, compressed: the worker's unit of work.
 
-    job = models.OneToOneField(
-        UploadJob, primary_key=True, on_delete=models.CASCADE, related_name="payload"
-    )
-    encoding = models.CharField(max_length=20, default="json+zlib")
+    JSON uploads keep row objects; CSV uploads keep lists of cells (the header line
+    is the job's ``headers``). Chunks are apart from the job so job reads stay light."""
+
+    job = models.ForeignKey(UploadJob, on_delete=models.CASCADE, related_name="chunks")
+    first_row = models.PositiveIntegerField()  # 0-based position of the chunk's first row
+    rows = models.PositiveIntegerField()
     data = models.BinaryField()
 
+    class Meta:
+        ordering = ["job", "first_row"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "first_row"], name="uploadchunk_unique")
+        ]
+
     def __str__(self) -> str:
-        return f"payload of {self.job_id}"
+        return f"{self.job_id} rows {self.first_row + 1}-{self.first_row + self.rows}"
 
 
 class RowResult(models.Model):

@@ -140,6 +140,8 @@ TASKS = {
 CONTACTLOAD_FLEXYDIAL_STATUS_CODES = env_bool("CONTACTLOAD_FLEXYDIAL_STATUS_CODES")
 CONTACTLOAD_MAX_ROWS = env_int("CONTACTLOAD_MAX_ROWS", 100_000)
 CONTACTLOAD_MAX_BODY_BYTES = env_int("CONTACTLOAD_MAX_BODY_BYTES", 64 * 1024 * 1024)
+CONTACTLOAD_MAX_CSV_BYTES = env_int("CONTACTLOAD_MAX_CSV_BYTES", 512 * 1024 * 1024)
+CONTACTLOAD_MAX_CSV_ROWS = env_int("CONTACTLOAD_MAX_CSV_ROWS", 10_000_000)
 CONTACTLOAD_CHUNK_ROWS = env_int("CONTACTLOAD_CHUNK_ROWS", 5_000)
 CONTACTLOAD_IMPROPER_DATA_LIMIT = env_int("CONTACTLOAD_IMPROPER_DATA_LIMIT", 1_000)
 
@@ -149,3 +151,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CONTACTLOAD_LOG_LEVEL", "INFO")},
 }
+
+# --- files/discovery ---
+# /health reports "degraded" once a ready task has waited longer than this (seconds).
+CONTACTLOAD_HEALTH_MAX_QUEUE_AGE_S = env_int("CONTACTLOAD_HEALTH_MAX_QUEUE_AGE_S", 300)
+# /health sits outside /api/: keep operation ids and tags as they were without it.
+SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = "/api/"

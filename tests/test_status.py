@@ -4,7 +4,7 @@ the cut of long improper_data lists."""
 import pytest
 from rest_framework.test import APIClient
 
-from contactload.models import Campaign, Role, UploadJob, UploadPayload
+from contactload.models import Campaign, Role, UploadChunk, UploadJob
 from contactload.tokens import issue_token
 from tests.conftest import make_user, run_worker
 
@@ -84,7 +84,7 @@ def test_long_improper_data_is_cut_with_a_marker(api, upload, settings):
 
 def test_a_job_that_fails_for_good_reports_failed(api, upload):
     job_id = submit(upload, [{"numeric": "9876543210"}])
-    UploadPayload.objects.filter(job_id=job_id).update(data=b"not a payload")
+    UploadChunk.objects.filter(job_id=job_id).update(data=b"not a payload")
     run_worker()
     body = api.get(STATUS.format(job_id)).json()
     assert body["status"] == "Failed"

@@ -5,7 +5,7 @@ import pytest
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
-from contactload.models import Phonebook, UploadJob, UploadPayload
+from contactload.models import Phonebook, UploadChunk, UploadJob
 
 URL = "/api/bulkphonebookupload/v1/"
 ROW = {"numeric": "9876543210", "customer_info:customer_id": "C-1"}
@@ -15,7 +15,7 @@ def nothing_written():
     return not (
         UploadJob.objects.exists()
         or Phonebook.objects.exists()
-        or UploadPayload.objects.exists()
+        or UploadChunk.objects.exists()
         or DBTaskResult.objects.exists()
     )
 

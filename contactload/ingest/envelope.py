@@ -41,6 +41,12 @@ def check_structure(data: object) -> Envelope:
     callback_url = data.get("callback_url") or ""
     if not isinstance(callback_url, str):
         raise errors.InvalidStructure()
+    action, reference = check_action(data)
+    return Envelope(campaign.strip(), action, reference, rows, callback_url)
+
+
+def check_action(data: dict) -> tuple[str, str]:
+    """Rows 3-5 of CONTRACT 2.3: the action and its reference field ("" for inserts)."""
     action = data.get("action_type", "insert")
     if action not in ACTIONS:
         raise errors.InvalidActionType(action)
@@ -49,7 +55,27 @@ def check_structure(data: object) -> Envelope:
     reference = data.get("reference_field") if action == "update" else ""
     if action == "update" and (not isinstance(reference, str) or not reference):
         raise errors.ReferenceMissing()
-    return Envelope(campaign.strip(), action, reference, rows, callback_url)
+    return action, reference
+
+
+def check_fields(fields) -> Envelope:
+    """Rows 2-5 for a CSV upload, whose options come as form fields or query
+    parameters; blank options count as absent (forms send every field)."""
+    options = {key: fields.get(key) for key in fields if fields.get(key)}
+    campaign = (options.get("campaign") or "").strip()
+    if not campaign:
+        raise errors.InvalidStructure()
+    action, reference = check_action(options)
+    return Envelope(campaign, action, reference, [], options.get("callback_url", ""))
+
+
+def check_csv_headers(headers: list[str], envelope: Envelope, rules: CampaignRules) -> None:
+    """Rows 8-11 for a CSV header line (its rows are uniform by construction)."""
+    if envelope.action == "update" and envelope.reference not in headers:
+        raise errors.ReferenceMissingInRows(envelope.reference)
+    if len(set(headers)) != len(headers):
+        raise errors.HeadersMismatch()
+    check_headers(headers, rules, envelope.action, envelope.reference)
 
 
 def check_rows(envelope: Envelope, rules: CampaignRules, *, max_rows: int) -> tuple[str, ...]:

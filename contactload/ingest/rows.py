@@ -165,6 +165,11 @@ class RowChecker:
 
     def check(self, raw: Mapping, row: int) -> CheckedRow:
         checked = CheckedRow(row=row, raw=raw)
+        expected = getattr(raw, "expected", None)
+        if expected is not None:  # a CSV line with too few or too many cells
+            message = f"Expected {expected} values, found {raw.found}"
+            checked.reject("line", "ragged_row", message)
+            return checked
         checked.crm = {section: dict(names) for section, names in self.blank_crm.items()}
         for header, sent in raw.items():
             value = text(sent)

@@ -5,15 +5,12 @@ committed chunk, and a chunk is never committed twice."""
 
 import logging
 import traceback
-import zlib
-from collections.abc import Iterator
 
 import orjson
-from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
-from contactload.ingest import lookups, writers
+from contactload.ingest import lookups, payload, writers
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.insert import InsertPlan
 from contactload.ingest.update import UpdatePlan
@@ -59,26 +56,16 @@ def run_job(job_id: str) -> None:
         raise
 
 
-def read_rows(job: UploadJob) -> list[dict]:
-    return orjson.loads(zlib.decompress(bytes(job.payload.data)))
-
-
-def chunks(rows: list[dict], start: int, size: int) -> Iterator[tuple[int, list[dict]]]:
-    for offset in range(start, len(rows), size):
-        yield offset, rows[offset : offset + size]
-
-
 def process(job: UploadJob) -> None:
     rules = load_rules(job.campaign)
     ctx = lookups.JobContext(
         rules=rules, phonebook_id=job.phonebook_id, agents=lookups.campaign_agents(rules.id)
     )
-    rows = read_rows(job)
     if job.action == UploadJob.Action.UPDATE:
-        plan = UpdatePlan(ctx, job.reference_field, job.headers, rows)
+        plan = UpdatePlan(ctx, job.reference_field, job.headers, payload.all_rows(job))
     else:
         plan = InsertPlan(ctx)
-    for offset, raw_rows in chunks(rows, job.processed, settings.CONTACTLOAD_CHUNK_ROWS):
+    for offset, raw_rows in payload.read_chunks(job, job.processed):
         commit_chunk(job, plan, offset, raw_rows)
     UploadJob.objects.filter(pk=job.pk, state=UploadJob.State.RUNNING).update(
         state=UploadJob.State.COMPLETED, finished_at=timezone.now(), heartbeat_at=timezone.now()

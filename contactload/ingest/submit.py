@@ -1,11 +1,14 @@
 """Accepting an upload: whole-request checks, then the phonebook, the job and the
-payload in one transaction; the job is enqueued once that transaction commits.
-Raises an UploadError for a bad request and writes nothing then."""
+rows (in compressed chunks) in one transaction; the job is enqueued once that
+transaction commits. Raises an UploadError for a bad request and writes nothing
+then. CSV is read line by line and never held whole."""
 
+import codecs
+import csv
 import secrets
-import zlib
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
-import orjson
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +17,8 @@ from contactload import errors
 from contactload.access import may_reach
 from contactload.ingest import envelope
 from contactload.ingest.campaign import load_rules
-from contactload.models import Campaign, Phonebook, UploadJob, UploadPayload
+from contactload.ingest.payload import ChunkWriter
+from contactload.models import Campaign, Phonebook, UploadJob
 from contactload.tasks import process_upload
 
 
@@ -39,40 +43,80 @@ def submit_json_upload(*, user, body: bytes) -> UploadJob:
     headers = envelope.check_rows(
         upload, load_rules(campaign), max_rows=settings.CONTACTLOAD_MAX_ROWS
     )
-    payload = zlib.compress(orjson.dumps(upload.rows), 1)
-    return store_job(
-        user=user,
+    with transaction.atomic():
+        job = new_job(user, campaign, upload, headers, UploadJob.Source.JSON)
+        store_rows(job, upload.rows)
+    return job
+
+
+def submit_csv_upload(*, user, fields, lines: Iterable[bytes]) -> UploadJob:
+    """A CSV upload: ``fields`` hold campaign/action_type/reference_field/callback_url,
+    ``lines`` the file's lines as bytes (UTF-8, with or without BOM)."""
+    upload = envelope.check_fields(fields)
+    campaign = find_campaign(user, upload.campaign)
+    records = csv_records(lines)
+    headers = [header.strip() for header in next(records, None) or []]
+    if not headers:
+        raise errors.InvalidStructure()
+    envelope.check_csv_headers(headers, upload, load_rules(campaign))
+    with transaction.atomic():
+        job = new_job(user, campaign, upload, headers, UploadJob.Source.CSV)
+        store_rows(job, (cells for cells in records if cells))  # blank lines are no rows
+    return job
+
+
+def new_job(user, campaign, upload: envelope.Envelope, headers, source) -> UploadJob:
+    phonebook = Phonebook.objects.create(
+        name=new_phonebook_name(campaign), campaign=campaign, created_by=user
+    )
+    return UploadJob.objects.create(
         campaign=campaign,
+        phonebook=phonebook,
         action=upload.action,
-        reference=upload.reference,
-        headers=headers,
-        total=len(upload.rows),
+        reference_field=upload.reference,
+        headers=list(headers),
+        source=source,
         callback_url=upload.callback_url,
-        payload=payload,
-        encoding="json+zlib",
+        created_by=user,
     )
 
 
-def store_job(
-    *, user, campaign, action, reference, headers, total, callback_url, payload, encoding
-):
-    with transaction.atomic():
-        phonebook = Phonebook.objects.create(
-            name=new_phonebook_name(campaign), campaign=campaign, created_by=user
-        )
-        job = UploadJob.objects.create(
-            campaign=campaign,
-            phonebook=phonebook,
-            action=action,
-            reference_field=reference,
-            headers=list(headers),
-            total=total,
-            callback_url=callback_url,
-            created_by=user,
-        )
-        UploadPayload.objects.create(job=job, encoding=encoding, data=payload)
-        transaction.on_commit(lambda: process_upload.enqueue(job.pk))
-    return job
+def store_rows(job: UploadJob, rows: Iterable) -> None:
+    """Store the rows in chunks; the job is enqueued when the transaction commits."""
+    limit = settings.CONTACTLOAD_MAX_CSV_ROWS
+    chunks = ChunkWriter(job, settings.CONTACTLOAD_CHUNK_ROWS)
+    rows = iter(rows)
+    chunks.add_all(islice(rows, limit))
+    chunks.flush()
+    if not chunks.count:
+        raise errors.InvalidStructure()  # a CSV with a header line and no data
+    beyond = sum(1 for _row in rows)  # counted, not stored, for the message
+    if beyond:
+        raise errors.TooManyRows(limit + beyond, limit)
+    job.total = chunks.count
+    job.save(update_fields=["total"])
+    transaction.on_commit(lambda: process_upload.enqueue(job.pk))
+
+
+def decoded(lines: Iterable[bytes]) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        for line in lines:
+            yield decoder.decode(line)
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise errors.InvalidJson(
+            f"the CSV is not UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from None
+
+
+def csv_records(lines: Iterable[bytes]) -> Iterator[list[str]]:
+    """The CSV's records, with a parse error made into the contract's row 1 answer."""
+    reader = csv.reader(decoded(lines))
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise errors.InvalidJson(f"CSV line {reader.line_num}: {exc}") from None
 
 
 def accepted_body(job: UploadJob) -> dict:

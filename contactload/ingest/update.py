@@ -3,6 +3,8 @@ field with one query, apply the value checks of an insert to the keys a row
 carries, and change only those keys on every matching contact. Rows that match
 nothing are rejected, never inserted."""
 
+from collections.abc import Iterable
+
 import orjson
 from django.db import connection
 from django.utils import timezone
@@ -16,23 +18,26 @@ from contactload.models import Contact
 PLAIN_COLUMNS = ("first_name", "last_name", "email", "priority")
 
 
-def repeated_positions(rows: list[dict], key) -> set[int]:
-    """1-based positions of rows whose key (not None) an earlier row already had."""
-    seen, repeated = set(), set()
+def repeated_positions(rows: Iterable[dict], keys) -> list[set[int]]:
+    """For each key function, the 1-based positions of rows whose key (when not
+    None) an earlier row already had. One pass over ``rows``."""
+    seen = [set() for _ in keys]
+    repeated = [set() for _ in keys]
     for position, raw in enumerate(rows, start=1):
-        value = key(raw)
-        if value is None:
-            continue
-        if value in seen:
-            repeated.add(position)
-        seen.add(value)
+        for key, seen_values, repeats in zip(keys, seen, repeated, strict=True):
+            value = key(raw)
+            if value is None:
+                continue
+            if value in seen_values:
+                repeats.add(position)
+            seen_values.add(value)
     return repeated
 
 
 class UpdatePlan:
     outcome = "updated"
 
-    def __init__(self, ctx: lookups.JobContext, reference: str, headers, all_rows: list[dict]):
+    def __init__(self, ctx: lookups.JobContext, reference: str, headers, all_rows: Iterable[dict]):
         rules = ctx.rules
         self.ctx, self.reference, self.headers = ctx, reference, set(headers)
         self.checker = RowChecker(rules, reference=reference)
@@ -41,17 +46,18 @@ class UpdatePlan:
         self.unique = unique if unique and unique.header in self.headers else None
         self.changes_number = "numeric" in self.headers and reference != "numeric"
         self.changes_unique = self.unique is not None and self.unique.header != reference
+
         # Repeats are judged over the whole upload, so that a resumed job judges alike.
-        self.repeated_refs = repeated_positions(all_rows, lambda raw: self.normal(reference, raw))
-        self.repeated_numbers = (
-            repeated_positions(all_rows, lambda raw: self.normal("numeric", raw))
-            if self.changes_number
-            else set()
-        )
-        self.repeated_uniques = (
-            repeated_positions(all_rows, lambda raw: self.normal(self.unique.header, raw))
-            if self.changes_unique
-            else set()
+        def key(header: str | None):
+            return (lambda raw: self.normal(header, raw)) if header else (lambda raw: None)
+
+        self.repeated_refs, self.repeated_numbers, self.repeated_uniques = repeated_positions(
+            all_rows,
+            [
+                key(reference),
+                key("numeric" if self.changes_number else None),
+                key(self.unique.header if self.changes_unique else None),
+            ],
         )
         self.columns = self.changed_columns()
         self.pending: list[tuple] = []

@@ -1,0 +1,77 @@
+"""The upload as stored: compressed chunks of rows, written at accept time inside
+the job's transaction and read back one chunk at a time by the worker, so that
+neither side ever holds a large upload as Python objects."""
+
+import zlib
+from collections.abc import Iterable, Iterator
+
+import orjson
+
+from contactload.models import UploadChunk, UploadJob
+
+
+class RaggedRow(dict):
+    """A CSV line whose number of cells differs from the header line's."""
+
+    def __init__(self, headers: list[str], cells: list[str]):
+        super().__init__(zip(headers, cells, strict=False))
+        self.expected, self.found = len(headers), len(cells)
+        if len(cells) > len(headers):
+            self["_extra"] = cells[len(headers) :]
+
+
+def pack(rows: list) -> bytes:
+    return zlib.compress(orjson.dumps(rows), 1)
+
+
+def unpack(data) -> list:
+    return orjson.loads(zlib.decompress(bytes(data)))
+
+
+class ChunkWriter:
+    """Stores rows in chunks of ``size`` as they come; call inside a transaction."""
+
+    def __init__(self, job: UploadJob, size: int):
+        self.job, self.size = job, size
+        self.buffer: list = []
+        self.count = 0
+
+    def add_all(self, rows: Iterable) -> None:
+        for row in rows:
+            self.buffer.append(row)
+            if len(self.buffer) >= self.size:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            UploadChunk.objects.create(
+                job=self.job, first_row=self.count, rows=len(self.buffer), data=pack(self.buffer)
+            )
+            self.count += len(self.buffer)
+            self.buffer = []
+
+
+def read_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, list[dict]]]:
+    """(0-based position of the first row, rows as dicts) for each chunk from ``start``."""
+    chunk_ids = list(
+        UploadChunk.objects.filter(job=job, first_row__gte=start)
+        .order_by("first_row")
+        .values_list("pk", flat=True)
+    )
+    headers = list(job.headers)
+    for chunk_id in chunk_ids:
+        first_row, data = UploadChunk.objects.values_list("first_row", "data").get(pk=chunk_id)
+        rows = unpack(data)
+        if job.source == UploadJob.Source.CSV:
+            rows = [
+                dict(zip(headers, cells, strict=True))
+                if len(cells) == len(headers)
+                else RaggedRow(headers, cells)
+                for cells in rows
+            ]
+        yield first_row, rows
+
+
+def all_rows(job: UploadJob) -> Iterator[dict]:
+    for _first_row, rows in read_chunks(job):
+        yield from rows
