@@ -232,6 +232,8 @@ class UploadJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
+    # Set when a worker claims the job: only the run holding it may commit chunks.
+    run_token = models.CharField(max_length=32, blank=True, default="")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     callback_url = models.URLField(max_length=2000, blank=True, default="")

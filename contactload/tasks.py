@@ -1,6 +1,9 @@
 """Background tasks (django-tasks API; the django-tasks-db backend runs them).
 Each task body is one call into ``contactload.ingest``."""
 
+from datetime import timedelta
+
+from django.utils import timezone
 from django_tasks import task
 
 from contactload.ingest.run import run_job
@@ -9,3 +12,12 @@ from contactload.ingest.run import run_job
 @task()
 def process_upload(job_id: str) -> None:
     run_job(job_id)
+
+
+def enqueue_job(job_id: str, delay_s: float = 0) -> None:
+    """Queue a run of the job, after ``delay_s`` seconds."""
+    if delay_s:
+        when = timezone.now() + timedelta(seconds=delay_s)
+        process_upload.using(run_after=when).enqueue(job_id)
+    else:
+        process_upload.enqueue(job_id)

@@ -97,6 +97,7 @@ def run_worker() -> None:
     which a test transaction never is; tests that need the whole loop run
     ``db_worker`` as a real process (see test_worker_process.py)."""
     from django.db import transaction
+    from django.test import TestCase
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
@@ -111,12 +112,14 @@ def run_worker() -> None:
         excluded_queue_names=[],
     )
     while True:
-        with transaction.atomic():
-            task = DBTaskResult.objects.ready().get_locked()
-            if task is None:
-                return
-            task.claim(worker.worker_id)
-        worker.run_task(task)
+        # A run that fails queues its retry on commit: run those callbacks too.
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            with transaction.atomic():
+                task = DBTaskResult.objects.ready().get_locked()
+                if task is None:
+                    return
+                task.claim(worker.worker_id)
+            worker.run_task(task)
 
 
 @pytest.fixture

@@ -82,7 +82,9 @@ def test_long_improper_data_is_cut_with_a_marker(api, upload, settings):
     assert body["rejected"] == 5
 
 
-def test_a_job_that_fails_for_good_reports_failed(api, upload):
+def test_a_job_that_fails_for_good_reports_failed(api, upload, settings):
+    settings.CONTACTLOAD_MAX_ATTEMPTS = 3
+    settings.CONTACTLOAD_RETRY_BACKOFF_S = 0
     job_id = submit(upload, [{"numeric": "9876543210"}])
     UploadChunk.objects.filter(job_id=job_id).update(data=b"not a payload")
     run_worker()
@@ -90,7 +92,9 @@ def test_a_job_that_fails_for_good_reports_failed(api, upload):
     assert body["status"] == "Failed"
     assert body["errors"] == "Oops Something went wrong, Please contact Administrator"
     assert body["state"] == "failed"
-    assert "Error" in UploadJob.objects.get().error  # the traceback is kept for admins
+    job = UploadJob.objects.get()
+    assert job.attempts == 3  # retried, then failed for good
+    assert "zlib.error" in job.error  # the traceback is kept for admins
 
 
 def test_unknown_job_is_404(api, campaign):

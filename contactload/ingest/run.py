@@ -1,13 +1,20 @@
 """The worker side of an upload: claim the job, check and write its rows chunk by
 chunk, finish. One transaction per chunk writes the chunk's contacts, its
 rejected rows, the counts and the checkpoint; a re-run resumes after the last
-committed chunk, and a chunk is never committed twice."""
+committed chunk, and only the run holding the job's token can commit. A run
+that fails is retried with back-off, and fails the job for good after the
+configured number of attempts."""
 
 import logging
+import secrets
+import threading
 import traceback
 
 import orjson
-from django.db import IntegrityError, OperationalError, transaction
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contactload.ingest import lookups, payload, writers
@@ -24,15 +31,20 @@ logger = logging.getLogger("contactload.worker")
 WRITE_ATTEMPTS = 5
 
 
-class ChunkAlreadyCommitted(Exception):
-    """Another run of the job committed this chunk first."""
+class JobLost(Exception):
+    """The job was taken over by another run (this one was presumed dead)."""
 
 
 def claim(job_id: str) -> UploadJob | None:
-    """Move a queued job to running; None when it is not queued (a harmless re-run)."""
-    now = timezone.now()
+    """Move a queued job to running under a fresh run token; None when it is not
+    queued (a harmless second run of the task)."""
+    now, token = timezone.now(), secrets.token_hex(8)
     claimed = UploadJob.objects.filter(pk=job_id, state=UploadJob.State.QUEUED).update(
-        state=UploadJob.State.RUNNING, started_at=now, heartbeat_at=now
+        state=UploadJob.State.RUNNING,
+        run_token=token,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce(F("started_at"), Value(now)),
+        heartbeat_at=now,
     )
     if not claimed:
         return None
@@ -44,16 +56,61 @@ def run_job(job_id: str) -> None:
     if job is None:
         logger.info("job %s is not queued; nothing to do", job_id)
         return
-    UploadJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1)
     try:
-        process(job)
-    except ChunkAlreadyCommitted:
-        logger.warning("job %s is being processed elsewhere; leaving it", job_id)
+        with Heartbeat(job):
+            process(job)
+    except JobLost:
+        logger.warning("job %s was taken over by another run; leaving it", job_id)
     except Exception:
-        UploadJob.objects.filter(pk=job.pk).update(
-            state=UploadJob.State.FAILED, error=traceback.format_exc(), finished_at=timezone.now()
-        )
-        raise
+        logger.exception("job %s failed (attempt %d)", job_id, job.attempts)
+        retry_or_fail(job, traceback.format_exc())
+
+
+def retry_or_fail(job: UploadJob, error: str) -> None:
+    """Queue the job again after a back-off, or fail it for good after the last attempt."""
+    from contactload.tasks import enqueue_job  # tasks imports this module
+
+    mine = UploadJob.objects.filter(
+        pk=job.pk, run_token=job.run_token, state=UploadJob.State.RUNNING
+    )
+    if job.attempts >= settings.CONTACTLOAD_MAX_ATTEMPTS:
+        mine.update(state=UploadJob.State.FAILED, error=error, finished_at=timezone.now())
+        return
+    with transaction.atomic():
+        if mine.update(state=UploadJob.State.QUEUED, run_token="", error=error):
+            delay = settings.CONTACTLOAD_RETRY_BACKOFF_S * job.attempts
+            transaction.on_commit(lambda: enqueue_job(job.pk, delay))
+
+
+class Heartbeat:
+    """Keeps ``heartbeat_at`` fresh from a thread while the job runs, so that a
+    stale heartbeat means a dead worker, not a slow chunk."""
+
+    def __init__(self, job: UploadJob):
+        self.job = job
+        self.interval = settings.CONTACTLOAD_STALE_AFTER_S / 4
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.beat, daemon=True, name=f"heartbeat-{job.pk}")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        self.thread.join()
+
+    def beat(self) -> None:
+        try:
+            while not self.stop.wait(self.interval):
+                try:
+                    UploadJob.objects.filter(pk=self.job.pk, run_token=self.job.run_token).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    logger.warning("job %s: heartbeat failed", self.job.pk, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def process(job: UploadJob) -> None:
@@ -67,9 +124,16 @@ def process(job: UploadJob) -> None:
         plan = InsertPlan(ctx)
     for offset, raw_rows in payload.read_chunks(job, job.processed):
         commit_chunk(job, plan, offset, raw_rows)
-    UploadJob.objects.filter(pk=job.pk, state=UploadJob.State.RUNNING).update(
-        state=UploadJob.State.COMPLETED, finished_at=timezone.now(), heartbeat_at=timezone.now()
+    finished = UploadJob.objects.filter(
+        pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token
+    ).update(
+        state=UploadJob.State.COMPLETED,
+        error="",
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
     )
+    if not finished:
+        raise JobLost()
 
 
 def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> None:
@@ -94,7 +158,7 @@ def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> Non
         )
         done = len(rows) - len(rejected)
         advanced = UploadJob.objects.filter(
-            pk=job.pk, state=UploadJob.State.RUNNING, processed=offset
+            pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token, processed=offset
         ).update(
             processed=offset + len(rows),
             rejected=job.rejected + len(rejected),
@@ -102,7 +166,7 @@ def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> Non
             **{plan.outcome: getattr(job, plan.outcome) + done},
         )
         if not advanced:
-            raise ChunkAlreadyCommitted()
+            raise JobLost()
     job.processed = offset + len(rows)
     job.rejected += len(rejected)
     setattr(job, plan.outcome, getattr(job, plan.outcome) + done)

@@ -19,7 +19,7 @@ from contactload.ingest import envelope
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.payload import ChunkWriter
 from contactload.models import Campaign, Phonebook, UploadJob
-from contactload.tasks import process_upload
+from contactload.tasks import enqueue_job
 
 
 def new_phonebook_name(campaign: Campaign) -> str:
@@ -95,7 +95,7 @@ def store_rows(job: UploadJob, rows: Iterable) -> None:
         raise errors.TooManyRows(limit + beyond, limit)
     job.total = chunks.count
     job.save(update_fields=["total"])
-    transaction.on_commit(lambda: process_upload.enqueue(job.pk))
+    transaction.on_commit(lambda: enqueue_job(job.pk))
 
 
 def decoded(lines: Iterable[bytes]) -> Iterator[str]:

@@ -1,13 +1,41 @@
-"""``contactload worker``: one background worker (django-tasks-db's ``db_worker``)."""
+"""``contactload worker``: one background worker. django-tasks-db's worker runs the
+tasks; beside it a thread recovers jobs of dead workers, and a lost database
+connection makes the worker wait and reconnect instead of exiting."""
 
-from django.core.management import call_command
+import logging
+import threading
+import time
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections, connection, connections
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+
+from contactload.ingest.recovery import recover
+
+logger = logging.getLogger("contactload.worker")
+
+
+def recover_quietly() -> None:
+    try:
+        close_old_connections()
+        recover()
+    except DatabaseError:
+        logger.warning("recovery sweep failed; will try again", exc_info=True)
+        connection.close()
+
+
+def keep_recovering(stop: threading.Event) -> None:
+    while not stop.wait(settings.CONTACTLOAD_REAP_INTERVAL_S):
+        recover_quietly()
+    connection.close()
 
 
 class Command(BaseCommand):
     help = (
-        "Run one background worker that processes queued uploads "
-        "(django-tasks-db's db_worker; run several for more throughput)."
+        "Run one background worker that processes queued uploads and recovers the jobs "
+        "of workers that died (run several for more throughput)."
     )
 
     def add_arguments(self, parser):
@@ -22,7 +50,37 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, batch: bool, interval: float, verbosity: int, **options):
-        arguments = ["--no-reload", "--no-startup-delay", "--interval", str(interval)]
-        if batch:
-            arguments.append("--batch")
-        call_command("db_worker", *arguments, verbosity=verbosity)
+        logging.getLogger("django_tasks").setLevel(logging.INFO if verbosity else logging.ERROR)
+        worker = Worker(
+            queue_names=["default"],
+            interval=interval,
+            batch=batch,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=get_random_string(32),
+            excluded_queue_names=[],
+        )
+        worker.configure_signals()
+        recover_quietly()
+        stop = threading.Event()
+        if not batch:
+            threading.Thread(target=keep_recovering, args=(stop,), daemon=True).start()
+        try:
+            self.run_until_done(worker)
+        finally:
+            stop.set()
+
+    def run_until_done(self, worker: Worker) -> None:
+        pause = 1.0
+        while True:
+            try:
+                worker.run()
+                return
+            except DatabaseError:
+                # The database went away (restart, failover): wait, reconnect, go on.
+                # The job that was running is resumed by recovery once its heartbeat is stale.
+                logger.warning("database unavailable; retrying in %.0f s", pause, exc_info=True)
+                connections.close_all()
+                time.sleep(pause)
+                pause = min(pause * 2, 30)

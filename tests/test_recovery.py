@@ -1,0 +1,208 @@
+"""Crash recovery: stale jobs are queued again or failed for good, orphaned jobs
+get their task back, and a real worker killed with SIGKILL over and over (or a
+database restart under it) still ends with every row having exactly one outcome."""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError, connection
+from django.db.models import Count
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+from rest_framework.test import APIClient
+
+from contactload.ingest.recovery import recover
+from contactload.models import Campaign, Contact, Role, RowResult, UploadJob
+from contactload.tokens import issue_token
+from tests.conftest import make_user
+from tests.test_worker_process import worker_env
+
+
+def stale(job_id: str, seconds: float = 3600) -> None:
+    UploadJob.objects.filter(pk=job_id).update(
+        state="running",
+        run_token="dead-run",
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds),
+    )
+
+
+def ready_tasks_for(job_id: str) -> int:
+    return sum(
+        1
+        for args in DBTaskResult.objects.filter(status=TaskResultStatus.READY).values_list(
+            "args_kwargs", flat=True
+        )
+        if args["args"] == [job_id]
+    )
+
+
+def test_a_running_job_with_a_stale_heartbeat_is_queued_again(
+    upload, django_capture_on_commit_callbacks
+):
+    job_id = upload({"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]}).json()[
+        "job_id"
+    ]
+    DBTaskResult.objects.all().delete()  # its first task was taken by the dead worker
+    stale(job_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recover() == [job_id]
+    job = UploadJob.objects.get()
+    assert (job.state, job.run_token) == ("queued", "")
+    assert "stopped responding" in job.error
+    assert ready_tasks_for(job_id) == 1
+
+
+def test_a_fresh_heartbeat_is_left_alone(upload):
+    job_id = upload({"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]}).json()[
+        "job_id"
+    ]
+    stale(job_id, seconds=1)
+    assert recover() == []
+    assert UploadJob.objects.get().state == "running"
+
+
+def test_a_job_out_of_attempts_fails_for_good(api, upload, settings):
+    settings.CONTACTLOAD_MAX_ATTEMPTS = 2
+    job_id = upload({"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]}).json()[
+        "job_id"
+    ]
+    stale(job_id)
+    UploadJob.objects.filter(pk=job_id).update(attempts=2)
+    assert recover() == [job_id]
+    body = api.get(f"/api/bulkphonebookupload/status/{job_id}/").json()
+    assert (body["status"], body["state"]) == ("Failed", "failed")
+
+
+def test_a_queued_job_without_a_task_is_enqueued_again(upload):
+    job_id = upload({"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]}).json()[
+        "job_id"
+    ]
+    DBTaskResult.objects.all().delete()  # as if the process died between commit and enqueue
+    assert recover() == []  # too young to tell from an upload being accepted
+    UploadJob.objects.filter(pk=job_id).update(created_at=timezone.now() - timedelta(hours=1))
+    assert recover() == [job_id]
+    assert ready_tasks_for(job_id) == 1
+    assert recover() == []  # now it has one
+
+
+# --- real processes --------------------------------------------------------------------
+
+ROWS = 200_000
+CHUNK = 2_000
+
+
+def csv_rows() -> tuple[str, set[str], int]:
+    """The CSV, the canonical numbers that must be stored, and the number of bad rows."""
+    lines, good, bad = ["numeric,first_name"], set(), 0
+    for i in range(ROWS):
+        if i % 50 == 7:
+            lines.append(f"12{i},bad")
+            bad += 1
+        elif i % 100 == 9:
+            lines.append(f"9{i - 1:09d},dup")  # the row before, again
+            bad += 1
+        else:
+            lines.append(f"9{i:09d},ok")
+            good.add(f"+919{i:09d}")
+    return "\n".join(lines) + "\n", good, bad
+
+
+def start_worker() -> subprocess.Popen:
+    env = {
+        **worker_env(),
+        "CONTACTLOAD_STALE_AFTER_S": "1.5",
+        "CONTACTLOAD_REAP_INTERVAL_S": "0.3",
+        "CONTACTLOAD_MAX_ATTEMPTS": "1000",
+        "CONTACTLOAD_RETRY_BACKOFF_S": "0.2",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "contactload.cli", "worker", "--interval", "0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def job_facts(job_id: str) -> tuple[str, int]:
+    for _attempt in range(100):  # the database may be restarting under us
+        try:
+            return UploadJob.objects.values_list("state", "processed").get(pk=job_id)
+        except OperationalError:
+            connection.close()
+            time.sleep(0.2)
+    raise AssertionError("the database did not come back")
+
+
+def wait_until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def upload_csv(settings) -> tuple[str, set[str], int]:
+    settings.CONTACTLOAD_CHUNK_ROWS = CHUNK
+    campaign = Campaign.objects.create(name="Sales")
+    manager = make_user("crm_push", Role.MANAGER, [campaign])
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {issue_token(manager)}")
+    content, good, bad = csv_rows()
+    response = client.generic(
+        "POST", "/api/bulkphonebookupload/v1/?campaign=Sales", content, content_type="text/csv"
+    )
+    assert response.status_code == 200
+    return response.json()["job_id"], good, bad
+
+
+def assert_exactly_one_outcome_each(job_id: str, good: set[str], bad: int) -> None:
+    job = UploadJob.objects.get(pk=job_id)
+    assert job.state == "completed", job.error
+    assert (job.total, job.processed, job.inserted, job.rejected) == (ROWS, ROWS, len(good), bad)
+    assert set(Contact.objects.values_list("numeric", flat=True)) == good
+    assert Contact.objects.count() == len(good)
+    assert not Contact.objects.values("numeric").annotate(n=Count("id")).filter(n__gt=1).exists()
+    rows = list(RowResult.objects.filter(job_id=job_id).values_list("row", flat=True))
+    assert len(rows) == len(set(rows)) == bad
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_loop_loses_and_doubles_nothing(settings):
+    job_id, good, bad = upload_csv(settings)
+    chaos = random.Random(2026)
+    kills = 0
+    while kills < 10:
+        old_run, before = UploadJob.objects.values_list("run_token", "processed").get(pk=job_id)
+        worker = start_worker()
+
+        def working(old_run=old_run, before=before) -> bool:
+            # this worker holds the job (a new run) and has committed a chunk of it
+            run, processed = UploadJob.objects.values_list("run_token", "processed").get(pk=job_id)
+            return run not in ("", old_run) and processed > before
+
+        try:
+            wait_until(working, 60, "the worker to take the job and commit a chunk")
+            time.sleep(chaos.uniform(0, 0.4))  # a random moment while it works
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        kills += 1
+        assert job_facts(job_id)[0] != "completed", "the job finished before 10 kills"
+    worker = start_worker()
+    try:
+        wait_until(lambda: job_facts(job_id)[0] == "completed", 300, "the job to complete")
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait()
+    assert_exactly_one_outcome_each(job_id, good, bad)
+    assert UploadJob.objects.get(pk=job_id).attempts == kills + 1  # one run per worker
