@@ -4,7 +4,6 @@ database restart under it) still ends with every row having exactly one outcome.
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
