@@ -111,3 +111,19 @@ class ConfigError(Exception):
     def __init__(self, file: str, path: str, problem: str):
         self.file, self.path, self.problem = file, path, problem
         super().__init__(f"{file}: {path}: {problem}")
+
+
+class IdempotencyKeyReused(UploadError):
+    code = "idempotency_key_reused"
+    status = 422
+
+    def __init__(self, key: str):
+        super().__init__(
+            f"Idempotency-Key {key} was already used with a different request; "
+            "use a new key for a new upload"
+        )
+
+
+class InvalidIdempotencyKey(UploadError):
+    code = "invalid_idempotency_key"
+    message = "Idempotency-Key must be 1 to 255 printable characters"

@@ -296,3 +296,24 @@ class RowResult(models.Model):
     @property
     def description(self) -> str:
         return ", ".join(message for _header, _code, message in self.errors)
+
+
+class IdempotencyKey(models.Model):
+    """An upload's ``Idempotency-Key`` (CONTRACT 5.3): the request it was first used
+    with (a digest) and the answer it got, stored in the job's transaction."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    job = models.ForeignKey(UploadJob, on_delete=models.CASCADE, related_name="+")
+    status = models.PositiveSmallIntegerField()
+    response = models.TextField()  # JSON text: a replay is byte-identical (jsonb reorders keys)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user})"

@@ -2,6 +2,7 @@
 limit, hand it to ``ingest.submit``, answer with the job. JSON bodies, CSV bodies
 (options as query parameters) and multipart forms with a CSV ``file``."""
 
+import hashlib
 import tempfile
 
 from django.conf import settings
@@ -12,12 +13,9 @@ from rest_framework.views import APIView
 
 from contactload import errors
 from contactload.access import may_use_upload_api
-from contactload.ingest.submit import (
-    accepted_body,
-    accepted_status,
-    submit_csv_upload,
-    submit_json_upload,
-)
+from contactload.ingest import idempotency
+from contactload.ingest.idempotency import fingerprint
+from contactload.ingest.submit import submit_csv_upload, submit_json_upload
 
 BLOCK = 1024 * 1024
 
@@ -41,18 +39,32 @@ def read_body(request, limit: int) -> bytes:
 
 
 def spool_body(request, limit: int):
-    """The body in a temporary file (read in blocks, never whole in memory)."""
+    """The body in a temporary file (read in blocks, never whole in memory), and
+    its digest."""
     refuse_announced(request, limit)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
-    size = 0
+    size, digest = 0, hashlib.sha256()
     while block := request._request.read(BLOCK):
         size += len(block)
         if size > limit:
             spool.close()
             raise errors.BodyTooLarge(limit)
         spool.write(block)
+        digest.update(block)
     spool.seek(0)
-    return spool
+    return spool, digest.digest()
+
+
+def file_digest(upload) -> bytes:
+    digest = hashlib.sha256()
+    for block in upload.chunks(BLOCK):
+        digest.update(block)
+    return digest.digest()
+
+
+def form_fields(request) -> bytes:
+    fields = request._request.POST
+    return "&".join(f"{key}={fields.get(key)}" for key in sorted(fields)).encode()
 
 
 class BulkUploadView(APIView):
@@ -75,21 +87,43 @@ class BulkUploadView(APIView):
     def post(self, request):
         if not may_use_upload_api(request.user):
             raise errors.Forbidden()
+        user = request.user
+        key = idempotency.check_key(request.headers.get("Idempotency-Key"))
         content_type = request.content_type.split(";")[0].strip().lower()
         if content_type == "multipart/form-data":
-            job = self.post_form(request)
+            refuse_announced(request, settings.CONTACTLOAD_MAX_CSV_BYTES)
+            upload = request._request.FILES.get("file")
+            if upload is None:
+                raise errors.InvalidStructure()
+            fields = request._request.POST
+            digest = fingerprint(b"form", form_fields(request), file_digest(upload))
+            with upload.open("rb") as lines:
+                status, body = idempotency.once(
+                    user,
+                    key,
+                    digest,
+                    lambda remember: submit_csv_upload(
+                        user=user, fields=fields, lines=lines, remember=remember
+                    ),
+                )
         elif content_type in ("text/csv", "application/csv"):
-            with spool_body(request, settings.CONTACTLOAD_MAX_CSV_BYTES) as spool:
-                job = submit_csv_upload(user=request.user, fields=request.GET, lines=spool)
+            spool, content = spool_body(request, settings.CONTACTLOAD_MAX_CSV_BYTES)
+            with spool:
+                digest = fingerprint(b"csv", request.META.get("QUERY_STRING", "").encode(), content)
+                status, body = idempotency.once(
+                    user,
+                    key,
+                    digest,
+                    lambda remember: submit_csv_upload(
+                        user=user, fields=request.GET, lines=spool, remember=remember
+                    ),
+                )
         else:
-            body = read_body(request, settings.CONTACTLOAD_MAX_BODY_BYTES)
-            job = submit_json_upload(user=request.user, body=body)
-        return Response(accepted_body(job), status=accepted_status(job))
-
-    def post_form(self, request):
-        refuse_announced(request, settings.CONTACTLOAD_MAX_CSV_BYTES)
-        upload = request._request.FILES.get("file")
-        if upload is None:
-            raise errors.InvalidStructure()
-        with upload.open("rb") as lines:
-            return submit_csv_upload(user=request.user, fields=request._request.POST, lines=lines)
+            raw = read_body(request, settings.CONTACTLOAD_MAX_BODY_BYTES)
+            status, body = idempotency.once(
+                user,
+                key,
+                fingerprint(b"json", raw),
+                lambda remember: submit_json_upload(user=user, body=raw, remember=remember),
+            )
+        return Response(body, status=status)

@@ -1,7 +1,7 @@
-"""Accepting an upload: whole-request checks, then the phonebook, the job and the
-rows (in compressed chunks) in one transaction; the job is enqueued once that
-transaction commits. Raises an UploadError for a bad request and writes nothing
-then. CSV is read line by line and never held whole."""
+"""Accepting an upload: whole-request checks, then the phonebook, the job, the rows
+(in compressed chunks) and the Idempotency-Key in one transaction; the job is
+enqueued once that transaction commits. Raises an UploadError for a bad request
+and writes nothing then. CSV is read line by line and never held whole."""
 
 import codecs
 import csv
@@ -17,6 +17,7 @@ from contactload import errors
 from contactload.access import may_reach
 from contactload.ingest import envelope
 from contactload.ingest.campaign import load_rules
+from contactload.ingest.idempotency import Answer
 from contactload.ingest.payload import ChunkWriter
 from contactload.models import Campaign, Phonebook, UploadJob
 from contactload.tasks import enqueue_job
@@ -37,7 +38,7 @@ def find_campaign(user, name: str) -> Campaign:
     return campaign
 
 
-def submit_json_upload(*, user, body: bytes) -> UploadJob:
+def submit_json_upload(*, user, body: bytes, remember=None) -> Answer:
     upload = envelope.check_structure(envelope.parse_json(body))
     campaign = find_campaign(user, upload.campaign)
     headers = envelope.check_rows(
@@ -46,10 +47,10 @@ def submit_json_upload(*, user, body: bytes) -> UploadJob:
     with transaction.atomic():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.JSON)
         store_rows(job, upload.rows)
-    return job
+        return answer(job, remember)
 
 
-def submit_csv_upload(*, user, fields, lines: Iterable[bytes]) -> UploadJob:
+def submit_csv_upload(*, user, fields, lines: Iterable[bytes], remember=None) -> Answer:
     """A CSV upload: ``fields`` hold campaign/action_type/reference_field/callback_url,
     ``lines`` the file's lines as bytes (UTF-8, with or without BOM)."""
     upload = envelope.check_fields(fields)
@@ -62,7 +63,7 @@ def submit_csv_upload(*, user, fields, lines: Iterable[bytes]) -> UploadJob:
     with transaction.atomic():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.CSV)
         store_rows(job, (cells for cells in records if cells))  # blank lines are no rows
-    return job
+        return answer(job, remember)
 
 
 def new_job(user, campaign, upload: envelope.Envelope, headers, source) -> UploadJob:
@@ -119,10 +120,11 @@ def csv_records(lines: Iterable[bytes]) -> Iterator[list[str]]:
         raise errors.InvalidJson(f"CSV line {reader.line_num}: {exc}") from None
 
 
-def accepted_body(job: UploadJob) -> dict:
-    """CONTRACT 2.2."""
-    return {"success": f"Reference/Phonebook Name:{job.phonebook.name}", "job_id": job.pk}
-
-
-def accepted_status(job: UploadJob) -> int:
-    return 200 if job.action == UploadJob.Action.INSERT else 201
+def answer(job: UploadJob, remember=None) -> Answer:
+    """CONTRACT 2.2's answer; recorded with the Idempotency-Key, when there is one,
+    in the job's transaction."""
+    status = 200 if job.action == UploadJob.Action.INSERT else 201
+    body = {"success": f"Reference/Phonebook Name:{job.phonebook.name}", "job_id": job.pk}
+    if remember is not None:
+        remember(job, (status, body))
+    return status, body
