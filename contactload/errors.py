@@ -48,6 +48,12 @@ class CampaignNotPresent(UploadError):
     message = "Campaign is not Present"
 
 
+class CampaignNotFound(CampaignNotPresent):
+    """``Campaign is not Present`` as a 404: a read of something the caller cannot see."""
+
+    status = 404
+
+
 class Forbidden(UploadError):
     code = "permission_denied"
     status = 403

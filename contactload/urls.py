@@ -3,7 +3,9 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from contactload.api.auth import GenerateTokenView
-from contactload.api.health import HealthView
+from contactload.api.campaigns import CampaignListView
+from contactload.api.files import ImproperDataCsvView, SampleCsvView
+from contactload.api.health import HealthReportView, HealthView
 from contactload.api.status import JobStatusView
 from contactload.api.upload import BulkUploadView
 
@@ -15,7 +17,17 @@ urlpatterns = [
         JobStatusView.as_view(),
         name="job-status",
     ),
+    path(
+        "api/bulkphonebookupload/status/<str:job_id>/improper_data.csv",
+        ImproperDataCsvView.as_view(),
+        name="job-improper-data-csv",
+    ),
+    path("api/campaigns/", CampaignListView.as_view(), name="campaigns"),
+    path(
+        "api/campaigns/<path:name>/sample.csv", SampleCsvView.as_view(), name="campaign-sample-csv"
+    ),
     path("api/health/", HealthView.as_view(), name="health"),
+    path("health", HealthReportView.as_view(), name="health-report"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -1,12 +1,15 @@
 """``POST /api/generate-token/`` (CONTRACT 1) and the token scheme in the OpenAPI schema."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contactload.api.authentication import TokenAuthentication
+from contactload.api.examples import TOKEN_EXAMPLES
 from contactload.tokens import issue_token
 
 
@@ -30,6 +33,11 @@ class GenerateTokenView(APIView):
     permission_classes = [AllowAny]
     serializer_class = AuthTokenSerializer
 
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        examples=TOKEN_EXAMPLES,
+    )
     def post(self, request):
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from contactload import errors
 from contactload.access import may_use_upload_api
+from contactload.api.examples import UPLOAD_EXAMPLES
 from contactload.ingest import idempotency
 from contactload.ingest.idempotency import fingerprint
 from contactload.ingest.submit import submit_csv_upload, submit_json_upload
@@ -76,6 +77,7 @@ class BulkUploadView(APIView):
             "text/csv": OpenApiTypes.STR,
             "multipart/form-data": OpenApiTypes.OBJECT,
         },
+        examples=UPLOAD_EXAMPLES,
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="insert accepted"),
             201: OpenApiResponse(OpenApiTypes.OBJECT, description="update accepted"),

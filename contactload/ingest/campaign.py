@@ -1,9 +1,10 @@
 """A campaign's rules as plain data: headers it accepts, its CRM fields, country and
 duplicate policy. Loaded once per request or job; everything downstream is pure."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from contactload.models import Campaign
+from contactload.models import Campaign, CrmField
 
 # Headers every campaign accepts, besides its CRM fields (CONTRACT 2.1).
 STANDARD_HEADERS = (
@@ -54,22 +55,27 @@ class CampaignRules:
 
 
 def load_rules(campaign: Campaign) -> CampaignRules:
-    fields = tuple(
-        FieldRule(
-            header=field.header,
-            section=field.section,
-            name=field.name,
-            type=field.type,
-            size=field.size,
-            choices=tuple(str(choice) for choice in field.choices),
-            unique=field.unique,
-        )
-        for field in campaign.crm_fields.order_by("position", "id")
-    )
+    return rules_from(campaign, campaign.crm_fields.order_by("position", "id"))
+
+
+def rules_from(campaign: Campaign, fields: Iterable[CrmField]) -> CampaignRules:
+    """The rules of ``campaign`` with ``fields`` in display order (no query of its own
+    when they are prefetched)."""
     return CampaignRules(
         id=campaign.pk,
         name=campaign.name,
         country=campaign.country,
         rejects_duplicates=campaign.rejects_duplicates,
-        fields=fields,
+        fields=tuple(
+            FieldRule(
+                header=field.header,
+                section=field.section,
+                name=field.name,
+                type=field.type,
+                size=field.size,
+                choices=tuple(str(choice) for choice in field.choices),
+                unique=field.unique,
+            )
+            for field in fields
+        ),
     )

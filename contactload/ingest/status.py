@@ -39,7 +39,8 @@ def improper_item(result: RowResult) -> dict:
     }
 
 
-def status_body(job: UploadJob) -> dict:
+def status_body(job: UploadJob, *, improper_data_csv: str | None = None) -> dict:
+    """The body for ``job``; a cut ``improper_data`` links to ``improper_data_csv``."""
     facts = {
         "job_id": job.pk,
         "campaign": job.campaign.name,
@@ -63,9 +64,12 @@ def status_body(job: UploadJob) -> dict:
         return {"status": "Completed", **facts}
     limit = settings.CONTACTLOAD_IMPROPER_DATA_LIMIT
     results = list(RowResult.objects.filter(job=job).order_by("row")[: limit + 1])
+    truncated = len(results) > limit
+    link = {"improper_data_csv": improper_data_csv} if truncated and improper_data_csv else {}
     return {
         "status": "Invalid Data",
         "improper_data": [improper_item(result) for result in results[:limit]],
-        "improper_data_truncated": len(results) > limit,
+        "improper_data_truncated": truncated,
+        **link,
         **facts,
     }
