@@ -113,6 +113,12 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # Every endpoint but generate-token and health needs a token (or an admin session).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "contactload.api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "TITLE": "contactload API",
     "DESCRIPTION": "Bulk contact upload, wire-compatible with Flexydial's Bulk Contact Upload API.",
     "VERSION": "1",
@@ -149,6 +155,11 @@ CONTACTLOAD_STALE_AFTER_S = float(os.environ.get("CONTACTLOAD_STALE_AFTER_S", 60
 CONTACTLOAD_REAP_INTERVAL_S = float(os.environ.get("CONTACTLOAD_REAP_INTERVAL_S", 10))
 CONTACTLOAD_MAX_ATTEMPTS = env_int("CONTACTLOAD_MAX_ATTEMPTS", 5)
 CONTACTLOAD_RETRY_BACKOFF_S = float(os.environ.get("CONTACTLOAD_RETRY_BACKOFF_S", 5))
+# Per-token rate limits ("<n>/<s|m|h|d>"; empty: no limit).
+CONTACTLOAD_RATES = {
+    "uploads": os.environ.get("CONTACTLOAD_UPLOAD_RATE", "120/min") or None,
+    "status": os.environ.get("CONTACTLOAD_STATUS_RATE", "1200/min") or None,
+}
 CONTACTLOAD_IDEMPOTENCY_TTL_HOURS = float(os.environ.get("CONTACTLOAD_IDEMPOTENCY_TTL_HOURS", 24))
 
 LOGGING = {

@@ -10,6 +10,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.views import APIView
 
 from contactload.api.authentication import TokenAuthentication
+from contactload.api.throttles import StatusRateThrottle
 from contactload.ingest.exports import rejected_rows_csv, sample_csv
 from contactload.ingest.status import visible_job
 
@@ -65,6 +66,7 @@ class ImproperDataCsvView(CsvDownloadView):
     admin can link here."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
+    throttle_classes = [StatusRateThrottle]
 
     @extend_schema(
         operation_id="job_improper_data_csv",

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contactload.api.examples import STATUS_EXAMPLES
+from contactload.api.throttles import StatusRateThrottle
 from contactload.ingest.status import status_body, visible_job
 
 SCHEMA = extend_schema(
@@ -15,6 +16,8 @@ SCHEMA = extend_schema(
 
 
 class JobStatusView(APIView):
+    throttle_classes = [StatusRateThrottle]
+
     @SCHEMA
     def get(self, request, job_id: str):
         job = visible_job(request.user, job_id)

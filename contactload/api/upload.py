@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from contactload import errors
 from contactload.access import may_use_upload_api
 from contactload.api.examples import UPLOAD_EXAMPLES
+from contactload.api.throttles import UploadRateThrottle
 from contactload.ingest import idempotency
 from contactload.ingest.idempotency import fingerprint
 from contactload.ingest.submit import submit_csv_upload, submit_json_upload
@@ -70,6 +71,7 @@ def form_fields(request) -> bytes:
 
 class BulkUploadView(APIView):
     parser_classes = []  # the body is read and parsed by ingest, never by DRF
+    throttle_classes = [UploadRateThrottle]
 
     @extend_schema(
         request={

@@ -38,11 +38,11 @@ def check_structure(data: object) -> Envelope:
         raise errors.InvalidStructure()
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise errors.InvalidStructure()
-    callback_url = data.get("callback_url") or ""
-    if not isinstance(callback_url, str):
+    callback_url = data.get("callback_url")
+    if not isinstance(callback_url, str | None):
         raise errors.InvalidStructure()
     action, reference = check_action(data)
-    return Envelope(campaign.strip(), action, reference, rows, callback_url)
+    return Envelope(campaign.strip(), action, reference, rows, callback_url or "")
 
 
 def check_action(data: dict) -> tuple[str, str]:

@@ -18,6 +18,9 @@ WHOLE = re.compile(r"[+-]?\d+")
 DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 INT32 = (-(2**31), 2**31 - 1)
 MAX_ALT_NUMBERS = 3
+# No value is stored longer than this, whatever its field's size (a CRM field without
+# a size would otherwise take a 10 MB value into every contact).
+MAX_VALUE_CHARS = 10_000
 NOT_TEXT = object()  # a value that is an object, an array or a boolean
 
 DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%Y/%m/%d")
@@ -175,6 +178,9 @@ class RowChecker:
             value = text(sent)
             if value is NOT_TEXT:
                 checked.reject(header, "not_text", "Expected a text value")
+                continue
+            if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+                checked.reject(header, "too_long", f"Expected length is {MAX_VALUE_CHARS}")
                 continue
             if value is None and header == self.reference:
                 checked.reject(header, "blank_reference", f"the {header} should not be blank")

@@ -29,6 +29,7 @@ logger = logging.getLogger("contactload.worker")
 # lookup (or the database may pick us as a deadlock victim); the chunk is then
 # checked again, and such a row is reported as a duplicate.
 WRITE_ATTEMPTS = 5
+STORED_CHARS = 1_000  # of a rejected row's value, as kept for its report
 
 
 class JobLost(Exception):
@@ -173,7 +174,17 @@ def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> Non
 
 
 def storable(raw: dict) -> dict:
-    """The row as sent, safe for a JSON column (PostgreSQL's jsonb refuses NUL)."""
-    if b"\\u0000" not in orjson.dumps(raw):
-        return raw
-    return orjson.loads(orjson.dumps(raw).replace(b"\\u0000", b"\\ufffd"))
+    """The row as sent, fit for a JSON column: NUL (which PostgreSQL's jsonb refuses)
+    replaced, and values cut at STORED_CHARS with a note of their length."""
+    cut = {}
+    for header, value in raw.items():
+        text = value if isinstance(value, str) else None
+        if isinstance(value, dict | list):
+            text = orjson.dumps(value).decode()
+        if text is not None and len(text) > STORED_CHARS:
+            value = f"{text[:STORED_CHARS]}… ({len(text)} characters)"
+        cut[header] = value
+    dumped = orjson.dumps(cut)
+    if b"\\u0000" in dumped:
+        return orjson.loads(dumped.replace(b"\\u0000", b"\\ufffd"))
+    return cut
