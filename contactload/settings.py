@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the upload page's) straight from gunicorn.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -91,7 +93,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # for `contactload collectstatic`, when wanted
+STATIC_ROOT.mkdir(exist_ok=True)
+# Serve app static files from their apps (no collectstatic step in `make run`).
+WHITENOISE_USE_FINDERS = True
 
 # Uploads are read by our own view with our own limits (CONTACTLOAD_MAX_BODY_BYTES);
 # Django's 2.5 MB default must not cut them short.
@@ -174,3 +179,18 @@ LOGGING = {
 CONTACTLOAD_HEALTH_MAX_QUEUE_AGE_S = env_int("CONTACTLOAD_HEALTH_MAX_QUEUE_AGE_S", 300)
 # /health sits outside /api/: keep operation ids and tags as they were without it.
 SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = "/api/"
+
+# --- callbacks ---
+# Completion callbacks (CONTRACT 5.5). Each POST is signed with this secret; without
+# one, uploads that name a callback_url are refused (no unsigned callbacks).
+CONTACTLOAD_WEBHOOK_SECRET = os.environ.get("CONTACTLOAD_WEBHOOK_SECRET", "")
+# Per connect/read, seconds; a slower receiver counts as a failed attempt.
+CONTACTLOAD_WEBHOOK_TIMEOUT_S = float(os.environ.get("CONTACTLOAD_WEBHOOK_TIMEOUT_S", 10))
+# Retries: BACKOFF_S, doubled each time, at most BACKOFF_MAX_S apart, MAX_ATTEMPTS in all
+# (defaults: 5 s, 10 s, 20 s ... 600 s; the 10th and last attempt ~31 min after the first).
+CONTACTLOAD_WEBHOOK_MAX_ATTEMPTS = env_int("CONTACTLOAD_WEBHOOK_MAX_ATTEMPTS", 10)
+CONTACTLOAD_WEBHOOK_BACKOFF_S = float(os.environ.get("CONTACTLOAD_WEBHOOK_BACKOFF_S", 5))
+CONTACTLOAD_WEBHOOK_BACKOFF_MAX_S = float(os.environ.get("CONTACTLOAD_WEBHOOK_BACKOFF_MAX_S", 600))
+# Callback hosts that resolve to loopback/private/link-local/reserved addresses are
+# refused (a tenant must not make the server call internal services) unless this is on.
+CONTACTLOAD_WEBHOOK_ALLOW_PRIVATE = env_bool("CONTACTLOAD_WEBHOOK_ALLOW_PRIVATE")

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -8,6 +9,7 @@ from contactload.api.files import ImproperDataCsvView, SampleCsvView
 from contactload.api.health import HealthReportView, HealthView
 from contactload.api.status import JobStatusView
 from contactload.api.upload import BulkUploadView
+from contactload.web import views as web
 
 urlpatterns = [
     path("api/generate-token/", GenerateTokenView.as_view(), name="generate-token"),
@@ -31,4 +33,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    # The staff upload page (session login): contactload.web.
+    path("accounts/login/", web.UploadLoginView.as_view(), name="login"),
+    path("accounts/logout/", LogoutView.as_view(next_page="login"), name="logout"),
+    path("upload/", web.upload, name="upload"),
+    path("upload/<str:job_id>/", web.job_page, name="upload-job"),
+    path("upload/<str:job_id>/status", web.job_status, name="upload-job-status"),
 ]

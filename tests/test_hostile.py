@@ -212,3 +212,12 @@ def test_generate_token_with_garbage_credentials_is_a_400(manager, username):
         "/api/generate-token/", {"username": username, "password": "p\x00"}, format="json"
     )
     assert response.status_code == 400
+
+
+def test_a_multipart_body_without_a_boundary_is_a_400(api, campaign):
+    response = api.generic(
+        "POST", URL, b'{"campaign": "Sales"}', content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"].startswith("Invalid JSON: the multipart form cannot be read")
+    assert nothing_written()

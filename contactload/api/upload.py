@@ -6,6 +6,8 @@ import hashlib
 import tempfile
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.http.multipartparser import MultiPartParserError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -64,6 +66,14 @@ def file_digest(upload) -> bytes:
     return digest.digest()
 
 
+def form_file(request):
+    """The form's ``file``, or None; a form that cannot be parsed is the contract's row 1."""
+    try:
+        return request._request.FILES.get("file")
+    except (MultiPartParserError, SuspiciousOperation) as exc:
+        raise errors.InvalidJson(f"the multipart form cannot be read ({exc})") from None
+
+
 def form_fields(request) -> bytes:
     fields = request._request.POST
     return "&".join(f"{key}={fields.get(key)}" for key in sorted(fields)).encode()
@@ -96,7 +106,7 @@ class BulkUploadView(APIView):
         content_type = request.content_type.split(";")[0].strip().lower()
         if content_type == "multipart/form-data":
             refuse_announced(request, settings.CONTACTLOAD_MAX_CSV_BYTES)
-            upload = request._request.FILES.get("file")
+            upload = form_file(request)
             if upload is None:
                 raise errors.InvalidStructure()
             fields = request._request.POST

@@ -1,0 +1,161 @@
+"""Property tests (hypothesis): the row rules and the body parsers never raise on
+any input but the documented request errors, and every generated row of an upload
+ends with exactly one outcome."""
+
+import io
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contactload.errors import UploadError
+from contactload.ingest import envelope
+from contactload.ingest.campaign import CampaignRules, FieldRule
+from contactload.ingest.rows import RowChecker
+from contactload.ingest.submit import csv_records
+from contactload.models import Contact, RowResult, UploadJob
+from tests.conftest import run_worker
+
+RULES = CampaignRules(
+    id=1,
+    name="Sales",
+    country="IN",
+    rejects_duplicates=True,
+    fields=(
+        FieldRule("c:id", "c", "id", "text", 30, (), True),
+        FieldRule("c:n", "c", "n", "integer", None, (), False),
+        FieldRule("c:f", "c", "f", "float", None, (), False),
+        FieldRule("c:d", "c", "d", "date", None, (), False),
+        FieldRule("c:t", "c", "t", "datetime", None, (), False),
+        FieldRule("c:h", "c", "h", "time", None, (), False),
+        FieldRule("c:e", "c", "e", "email", None, (), False),
+        FieldRule("c:p", "c", "p", "phone", None, (), False),
+        FieldRule("c:o", "c", "o", "choice", None, ("a", "b"), False),
+    ),
+)
+HEADERS = RULES.accepted_headers()
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.from_regex(r"\+?[0-9 ()\-.]{0,16}", fullmatch=True),
+    st.sampled_from(["9876543210", "2026-02-28", "12:30", "a@b.co", "1,2", "home:9876500001"]),
+)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=5
+)
+rows = st.dictionaries(st.sampled_from(HEADERS), values, min_size=1)
+
+
+def outcome(call):
+    """(result, None), or (None, the request error it raised); anything else propagates."""
+    try:
+        return call(), None
+    except UploadError as error:
+        return None, error
+
+
+@settings(max_examples=500, deadline=None)
+@given(rows, st.sampled_from(["", "numeric", "c:id", "c:n"]))
+def test_row_rules_never_raise_and_give_exactly_one_verdict(raw, reference):
+    checked = RowChecker(RULES, reference=reference).check(raw, row=1)
+    assert checked.ok is (not checked.errors)
+    for header, code, message in checked.errors:
+        assert header in raw
+        assert code
+        assert isinstance(message, str)
+        assert message
+    if checked.ok and "numeric" in raw and not reference:
+        assert checked.numeric.startswith("+")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300) | st.builds(lambda s: s.encode(), st.text(max_size=300)))
+def test_the_json_body_parser_answers_only_with_request_errors(body):
+    upload, error = outcome(lambda: envelope.check_structure(envelope.parse_json(body)))
+    if error is not None:
+        assert error.status in (400, 413)
+    else:
+        assert upload.rows
+        assert all(isinstance(row, dict) for row in upload.rows)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "campaign": json_values,
+        "action_type": json_values | st.sampled_from(["insert", "update"]),
+        "reference_field": json_values,
+        "bulk_data": json_values | st.lists(st.dictionaries(st.sampled_from(HEADERS), json_values)),
+        "callback_url": json_values,
+    },
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(bodies)
+def test_any_json_structure_is_an_envelope_or_a_request_error(data):
+    def check():
+        return envelope.check_rows(envelope.check_structure(data), RULES, max_rows=100)
+
+    headers, error = outcome(check)
+    if error is not None:
+        assert error.status in (400, 413)
+    else:
+        assert set(headers) <= set(HEADERS)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=400))
+def test_the_csv_reader_answers_only_with_request_errors(raw):
+    records, error = outcome(lambda: list(csv_records(io.BytesIO(raw))))
+    if error is not None:
+        assert error.message.startswith("Invalid JSON: ")
+    else:
+        assert all(isinstance(cell, str) for record in records for cell in record)
+
+
+upload_rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "numeric": st.one_of(
+                st.integers(9_000_000_000, 9_000_000_040).map(str),
+                st.sampled_from(["", "12", "+91 90000 00001", None, True]),
+            ),
+            "email": st.one_of(st.none(), st.just("a@b.co"), st.text(max_size=6)),
+            "loan:amount": st.one_of(st.integers(-5, 5), st.text(max_size=4), st.none()),
+        }
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(upload_rows)
+def test_every_row_of_an_upload_gets_exactly_one_outcome(upload, campaign, generated):
+    response = upload({"campaign": "Sales", "bulk_data": generated})
+    assert response.status_code == 200, response.content
+    run_worker()
+    job = UploadJob.objects.get(pk=response.json()["job_id"])
+    assert job.state == "completed"
+    assert job.total == len(generated) == job.inserted + job.rejected
+    assert RowResult.objects.filter(job=job).count() == job.rejected
+    assert Contact.objects.filter(phonebook=job.phonebook).count() == job.inserted
+    assert set(RowResult.objects.filter(job=job).values_list("row", flat=True)) <= set(
+        range(1, len(generated) + 1)
+    )
