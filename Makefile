@@ -22,7 +22,7 @@ run: setup
 	$(BIN)/contactload migrate --noinput
 	$(BIN)/contactload load-config $${CONTACTLOAD_CONFIG:-contactload/demo/demo.yaml}
 	-$(BIN)/contactload demo-banner --port $(PORT)
-	$(BIN)/contactload serve --port $(PORT) --workers $(WORKERS)
+	CONTACTLOAD_LOG_FORMAT=$${CONTACTLOAD_LOG_FORMAT:-text} $(BIN)/contactload serve --port $(PORT) --workers $(WORKERS)
 
 lint: setup
 	$(BIN)/ruff format --check .

@@ -1,6 +1,7 @@
 """The Django admin: campaigns with their CRM fields and members, users with roles and
 campaigns, API tokens (listed by prefix and revoked; a digest is never shown), DNC
-entries, phonebooks, contacts, and read-only upload jobs with their rejected rows.
+entries, phonebooks, contacts, and read-only upload jobs with their rejected rows and
+callback attempts.
 Big changelists never COUNT a whole table, and their filters run bounded queries."""
 
 import re
@@ -24,6 +25,7 @@ from knox.settings import CONSTANTS
 from contactload.access import role_of
 from contactload.ingest.phones import canonical
 from contactload.models import (
+    CallbackAttempt,
     Campaign,
     Contact,
     CrmField,
@@ -293,6 +295,26 @@ class RowResultInline(admin.TabularInline):
         return False
 
 
+class CallbackAttemptInline(admin.TabularInline):
+    model = CallbackAttempt
+    verbose_name_plural = "callback attempts"
+    fields = readonly_fields = [
+        "attempt",
+        "started_at",
+        "duration_ms",
+        "status_code",
+        "error",
+        "next_attempt_at",
+    ]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(UploadJob)
 class UploadJobAdmin(BigTableAdmin):
     list_display = [
@@ -308,6 +330,11 @@ class UploadJobAdmin(BigTableAdmin):
         "rejected_rows_csv",
     ]
     inlines = [RowResultInline]
+
+    def get_inlines(self, request, obj):
+        # Callback attempts only on the page of a job that names a callback.
+        callback = [CallbackAttemptInline] if obj is not None and obj.callback_url else []
+        return [*self.inlines, *callback]
 
     @admin.display(description="progress %")
     def progress(self, job) -> int:

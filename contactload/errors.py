@@ -133,3 +133,11 @@ class IdempotencyKeyReused(UploadError):
 class InvalidIdempotencyKey(UploadError):
     code = "invalid_idempotency_key"
     message = "Idempotency-Key must be 1 to 255 printable characters"
+
+
+class InvalidCallbackUrl(UploadError):
+    code = "invalid_callback_url"
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"Invalid callback_url: {reason}")

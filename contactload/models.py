@@ -317,3 +317,30 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.user})"
+
+
+class CallbackAttempt(models.Model):
+    """One POST of a finished job's status to its ``callback_url`` (CONTRACT 5.5): when
+    it started, how long it took, the receiver's HTTP status (null when there was no
+    answer), what went wrong, and when the next attempt is due (null: no more)."""
+
+    job = models.ForeignKey(UploadJob, on_delete=models.CASCADE, related_name="callback_attempts")
+    attempt = models.PositiveSmallIntegerField()  # 1-based
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)  # null while in flight
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "attempt"], name="callbackattempt_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} callback attempt {self.attempt}"
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

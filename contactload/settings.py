@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "contactload.logs.RequestLogMiddleware",
 ]
 
 ROOT_URLCONF = "contactload.urls"
@@ -167,12 +168,32 @@ CONTACTLOAD_RATES = {
 }
 CONTACTLOAD_IDEMPOTENCY_TTL_HOURS = float(os.environ.get("CONTACTLOAD_IDEMPOTENCY_TTL_HOURS", 24))
 
+# Logs: JSON events (CONTACTLOAD_LOG_FORMAT=json, the default) or plain text for people.
+LOG_FORMAT = os.environ.get("CONTACTLOAD_LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("CONTACTLOAD_LOG_LEVEL", "INFO")},
 }
+
+# Metrics: counters shared by this machine's web and worker processes.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+CONTACTLOAD_METRICS_TOKEN = os.environ.get("CONTACTLOAD_METRICS_TOKEN", "")
+CONTACTLOAD_METRICS_ALLOW = os.environ.get(
+    "CONTACTLOAD_METRICS_ALLOW", "127.0.0.1/32,::1/128"
+).split(",")
 
 # --- files/discovery ---
 # /health reports "degraded" once a ready task has waited longer than this (seconds).
@@ -194,3 +215,10 @@ CONTACTLOAD_WEBHOOK_BACKOFF_MAX_S = float(os.environ.get("CONTACTLOAD_WEBHOOK_BA
 # Callback hosts that resolve to loopback/private/link-local/reserved addresses are
 # refused (a tenant must not make the server call internal services) unless this is on.
 CONTACTLOAD_WEBHOOK_ALLOW_PRIVATE = env_bool("CONTACTLOAD_WEBHOOK_ALLOW_PRIVATE")
+
+# --- DNC ---
+# The country national-form numbers of the global DNC list are read in (a campaign's
+# list uses the campaign's country).
+CONTACTLOAD_DEFAULT_COUNTRY = os.environ.get("CONTACTLOAD_DEFAULT_COUNTRY", "IN")
+# Items per upload-dnc / remove-dnc request (the body also obeys CONTACTLOAD_MAX_BODY_BYTES).
+CONTACTLOAD_MAX_DNC_ITEMS = env_int("CONTACTLOAD_MAX_DNC_ITEMS", 100_000)

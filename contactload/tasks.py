@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
+from contactload.ingest.callbacks import deliver
 from contactload.ingest.run import run_job
 
 
@@ -21,3 +22,17 @@ def enqueue_job(job_id: str, delay_s: float = 0) -> None:
         process_upload.using(run_after=when).enqueue(job_id)
     else:
         process_upload.enqueue(job_id)
+
+
+@task()
+def deliver_callback(job_id: str, attempt: int) -> None:
+    deliver(job_id, attempt)
+
+
+def enqueue_callback(job_id: str, attempt: int = 1, delay_s: float = 0) -> None:
+    """Queue attempt ``attempt`` at the job's completion callback, after ``delay_s`` seconds."""
+    if delay_s:
+        when = timezone.now() + timedelta(seconds=delay_s)
+        deliver_callback.using(run_after=when).enqueue(job_id, attempt)
+    else:
+        deliver_callback.enqueue(job_id, attempt)

@@ -20,6 +20,7 @@ from contactload.api.throttles import UploadRateThrottle
 from contactload.ingest import idempotency
 from contactload.ingest.idempotency import fingerprint
 from contactload.ingest.submit import submit_csv_upload, submit_json_upload
+from contactload.metrics import UPLOADS, record
 
 BLOCK = 1024 * 1024
 
@@ -140,4 +141,9 @@ class BulkUploadView(APIView):
                 fingerprint(b"json", raw),
                 lambda remember: submit_json_upload(user=user, body=raw, remember=remember),
             )
+        record(UPLOADS, "accepted", "")
         return Response(body, status=status)
+
+    def handle_exception(self, exc):
+        record(UPLOADS, "refused", getattr(exc, "code", None) or type(exc).__name__)
+        return super().handle_exception(exc)

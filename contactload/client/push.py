@@ -34,6 +34,7 @@ class PushOptions:
     token: str
     action: str = "insert"
     reference_field: str | None = None
+    callback_url: str | None = None  # each chunk's job POSTs its final status there
     chunk_rows: int = 10_000
     rejects: Path | None = None  # default: <input stem>.rejected.csv beside the input
     wait: bool = True
@@ -142,6 +143,8 @@ def send_chunk(server: Server, options: PushOptions, chunk: Chunk) -> ChunkJob:
     envelope = {"campaign": options.campaign, "action_type": options.action}
     if options.reference_field:
         envelope["reference_field"] = options.reference_field
+    if options.callback_url:
+        envelope["callback_url"] = options.callback_url
     rows_json = orjson.dumps(chunk.rows)
     body = orjson.dumps({**envelope, "bulk_data": orjson.Fragment(rows_json)})
     key = idempotency_key(envelope, chunk.index, rows_json)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from contactload.ingest import callbacks
 from contactload.models import UploadJob
 from contactload.tasks import enqueue_job, process_upload
 
@@ -38,6 +39,8 @@ def requeue_stale(cutoff) -> list[str]:
                 changed = this_run.update(
                     state=UploadJob.State.FAILED, error=error, finished_at=timezone.now()
                 )
+                if changed:
+                    transaction.on_commit(lambda job_id=job_id: callbacks.schedule(job_id))
             else:
                 changed = this_run.update(state=UploadJob.State.QUEUED, run_token="", error=error)
                 if changed:

@@ -8,6 +8,7 @@ configured number of attempts."""
 import logging
 import secrets
 import threading
+import time
 import traceback
 
 import orjson
@@ -17,7 +18,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from contactload.ingest import lookups, payload, writers
+from contactload import metrics
+from contactload.ingest import callbacks, lookups, payload, writers
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.insert import InsertPlan
 from contactload.ingest.update import UpdatePlan
@@ -57,6 +59,7 @@ def run_job(job_id: str) -> None:
     if job is None:
         logger.info("job %s is not queued; nothing to do", job_id)
         return
+    job_event(job, "job running", logging.INFO)
     try:
         with Heartbeat(job):
             process(job)
@@ -75,8 +78,11 @@ def retry_or_fail(job: UploadJob, error: str) -> None:
         pk=job.pk, run_token=job.run_token, state=UploadJob.State.RUNNING
     )
     if job.attempts >= settings.CONTACTLOAD_MAX_ATTEMPTS:
-        mine.update(state=UploadJob.State.FAILED, error=error, finished_at=timezone.now())
+        if mine.update(state=UploadJob.State.FAILED, error=error, finished_at=timezone.now()):
+            transaction.on_commit(lambda: callbacks.schedule(job.pk))
+            job_event(job, "job failed", logging.ERROR, outcome="failed")
         return
+    job_event(job, "job queued for a retry", logging.WARNING)
     with transaction.atomic():
         if mine.update(state=UploadJob.State.QUEUED, run_token="", error=error):
             delay = settings.CONTACTLOAD_RETRY_BACKOFF_S * job.attempts
@@ -135,9 +141,39 @@ def process(job: UploadJob) -> None:
     )
     if not finished:
         raise JobLost()
+    transaction.on_commit(lambda: callbacks.schedule(job.pk))
+    job_event(job, "job completed", logging.INFO, outcome="completed")
+
+
+def job_event(job: UploadJob, event: str, level: int, outcome: str = "") -> None:
+    """One log event per state change, with the job's counts; a job's end is also
+    timed in the metrics, from its acceptance."""
+    seconds = (timezone.now() - job.created_at).total_seconds()
+    if outcome:
+        metrics.observe(metrics.JOB_SECONDS, seconds, outcome)
+    logger.log(
+        level,
+        "job %s: %s",
+        job.pk,
+        event,
+        extra={
+            "event": event,
+            "job_id": job.pk,
+            "campaign": job.campaign.name,
+            "action": job.action,
+            "attempt": job.attempts,
+            "total": job.total,
+            "processed": job.processed,
+            "inserted": job.inserted,
+            "updated": job.updated,
+            "rejected": job.rejected,
+            "duration_s": round(seconds, 3),
+        },
+    )
 
 
 def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> None:
+    started = time.monotonic()
     with transaction.atomic():
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             rows = plan.check(raw_rows, offset)
@@ -171,6 +207,23 @@ def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> Non
     job.processed = offset + len(rows)
     job.rejected += len(rejected)
     setattr(job, plan.outcome, getattr(job, plan.outcome) + done)
+    seconds = time.monotonic() - started
+    metrics.record(metrics.ROWS, plan.outcome, amount=done)
+    metrics.record(metrics.ROWS, "rejected", amount=len(rejected))
+    metrics.observe(metrics.CHUNK_SECONDS, seconds)
+    logger.debug(
+        "job %s: chunk at %d committed",
+        job.pk,
+        offset,
+        extra={
+            "event": "chunk",
+            "job_id": job.pk,
+            "offset": offset,
+            "rows": len(rows),
+            "rejected": len(rejected),
+            "duration_s": round(seconds, 3),
+        },
+    )
 
 
 def storable(raw: dict) -> dict:

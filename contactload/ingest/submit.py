@@ -16,6 +16,7 @@ from django.utils import timezone
 from contactload import errors
 from contactload.access import may_reach
 from contactload.ingest import envelope
+from contactload.ingest.callbacks import check_callback_url
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.idempotency import Answer
 from contactload.ingest.payload import ChunkWriter
@@ -26,6 +27,12 @@ from contactload.tasks import enqueue_job
 def new_phonebook_name(campaign: Campaign) -> str:
     stamp = timezone.now().strftime("%Y%m%d%H%M%S")
     return f"{campaign.name}_{stamp}_{secrets.token_hex(4)}"
+
+
+def check_callback(upload: envelope.Envelope) -> None:
+    """A callback URL must be usable (it is resolved: not a pure check, so not in envelope)."""
+    if upload.callback_url:
+        check_callback_url(upload.callback_url)
 
 
 def find_campaign(user, name: str) -> Campaign:
@@ -41,6 +48,7 @@ def find_campaign(user, name: str) -> Campaign:
 
 def submit_json_upload(*, user, body: bytes, remember=None) -> Answer:
     upload = envelope.check_structure(envelope.parse_json(body))
+    check_callback(upload)
     campaign = find_campaign(user, upload.campaign)
     headers = envelope.check_rows(
         upload, load_rules(campaign), max_rows=settings.CONTACTLOAD_MAX_ROWS
@@ -55,6 +63,7 @@ def submit_csv_upload(*, user, fields, lines: Iterable[bytes], remember=None) ->
     """A CSV upload: ``fields`` hold campaign/action_type/reference_field/callback_url,
     ``lines`` the file's lines as bytes (UTF-8, with or without BOM)."""
     upload = envelope.check_fields(fields)
+    check_callback(upload)
     campaign = find_campaign(user, upload.campaign)
     records = csv_records(lines)
     headers = [header.strip() for header in next(records, None) or []]

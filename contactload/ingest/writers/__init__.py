@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, OperationalError, connection
 
 from contactload.ingest.writers import postgresql, sqlite
-from contactload.models import Contact
+from contactload.models import Contact, DncEntry
 
 CONTACT_COLUMNS = (
     "campaign_id",
@@ -48,6 +48,17 @@ def update_contacts(columns: Sequence[str], rows: Sequence[tuple]) -> None:
     if rows:
         rows = sorted(rows, key=lambda row: row[0])
         VENDORS[connection.vendor].update(connection, Contact._meta.db_table, columns, rows)
+
+
+DNC_COLUMNS = ("numeric", "campaign_id", "active", "end_date", "created_at")
+
+
+def insert_dnc_entries(rows: Sequence[tuple]) -> None:
+    """Write DNC entries (tuples in ``DNC_COLUMNS`` order) with the contacts' bulk
+    insert, in number order; IntegrityError when one is already listed."""
+    if rows:
+        rows = sorted(rows, key=lambda row: row[0])
+        VENDORS[connection.vendor].insert(connection, DncEntry._meta.db_table, DNC_COLUMNS, rows)
 
 
 def lost_race(exc: Exception) -> bool:

@@ -54,6 +54,11 @@ Exit codes:
             help="with --update: numeric, or the CRM field that finds the contacts",
         )
         parser.add_argument(
+            "--callback-url",
+            metavar="URL",
+            help="have each chunk's job POST its final status, signed, to URL when it finishes",
+        )
+        parser.add_argument(
             "--url",
             default=os.environ.get("CONTACTLOAD_URL", DEFAULT_URL),
             help=f"the server (default: $CONTACTLOAD_URL or {DEFAULT_URL})",
@@ -94,6 +99,7 @@ Exit codes:
             token=token,
             action="update" if update else "insert",
             reference_field=reference_field,
+            callback_url=options["callback_url"],
             chunk_rows=options["chunk_rows"],
             rejects=Path(options["rejects"]) if options["rejects"] else None,
             wait=not options["no_wait"],

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -28,6 +29,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, host, port, workers, web_workers, **options):
+        # Metrics files of an earlier run would be counted again (prometheus_client's rule).
+        for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+            stale.unlink()
         web = subprocess.Popen(
             [
                 sys.executable,
