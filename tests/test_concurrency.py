@@ -19,6 +19,23 @@ from tests.test_worker_process import worker_env
 TAKEN = "contact with this numeric value is already exist in Sales campaign"
 
 
+def run_workers_at_once(count: int) -> None:
+    """``count`` real worker processes, started together, until the queue is empty."""
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "contactload.cli", "worker", "--batch"],
+            env=worker_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    for worker in workers:
+        output, _ = worker.communicate(timeout=600)
+        assert worker.returncode == 0, output[-2000:]
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_jobs_with_overlapping_numbers_store_each_number_once():
@@ -39,19 +56,7 @@ def test_concurrent_jobs_with_overlapping_numbers_store_each_number_once():
         assert response.status_code == 200
         job_ids.append(response.json()["job_id"])
 
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "contactload.cli", "worker", "--batch"],
-            env=worker_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    for worker in workers:
-        output, _ = worker.communicate(timeout=600)
-        assert worker.returncode == 0, output[-2000:]
+    run_workers_at_once(2)
 
     jobs = list(UploadJob.objects.filter(pk__in=job_ids))
     assert [job.state for job in jobs] == ["completed", "completed"], [job.error for job in jobs]
@@ -91,19 +96,7 @@ def test_eight_clients_pushing_overlapping_sets_at_once_store_exactly_the_union(
         )
     assert [status for status, _body in answers] == [200] * 8
 
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "contactload.cli", "worker", "--batch"],
-            env=worker_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    for worker in workers:
-        output, _ = worker.communicate(timeout=600)
-        assert worker.returncode == 0, output[-2000:]
+    run_workers_at_once(2)
 
     union = {f"+919{n:09d}" for numbers in sets for n in numbers}
     jobs = list(UploadJob.objects.all())

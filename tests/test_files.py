@@ -13,8 +13,8 @@ from django.http import StreamingHttpResponse
 from rest_framework.test import APIClient
 
 from contactload.ingest.campaign import STANDARD_HEADERS, load_rules
-from contactload.ingest.exports import cell
 from contactload.models import Campaign, Contact, Role, RowResult, UploadJob
+from contactload.spreadsheet import cell
 from contactload.tokens import issue_token
 from tests.conftest import make_user, run_worker
 

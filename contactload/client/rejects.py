@@ -5,28 +5,17 @@ endpoint (404), from the status body's ``improper_data``, which may be cut (a wa
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from contactload.client.transport import Server
+from contactload.spreadsheet import cell
 
 # What spreadsheets run as a formula; the server's CSV neutralises these cells the same way.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_path(job_id: str) -> str:
     return f"/api/bulkphonebookupload/status/{job_id}/improper_data.csv"
-
-
-def cell(value: object) -> str:
-    if isinstance(value, str):
-        text = value
-    elif value is None:
-        text = ""
-    else:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def write_rejects(

@@ -5,7 +5,6 @@ spreadsheet could run as a formula is neutralised. Reads only."""
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 
 from django.db.models import Prefetch
@@ -15,10 +14,9 @@ from contactload.access import may_use_upload_api, reachable_campaigns
 from contactload.ingest.campaign import load_rules, rules_from
 from contactload.ingest.status import improper_item
 from contactload.models import CrmField, RowResult, UploadJob
+from contactload.spreadsheet import cell
 
 CHUNK_ROWS = 2000
-# What Excel, LibreOffice and Google Sheets treat as the start of a formula (OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def check_action(action: str) -> str:
@@ -64,17 +62,6 @@ def csv_text(rows: Iterable[Iterable[str]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue()
-
-
-def cell(value: object) -> str:
-    """A value as a spreadsheet-safe cell: text as is, null empty, anything else as JSON."""
-    if isinstance(value, str):
-        text = value
-    elif value is None:
-        text = ""
-    else:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def codes_text(codes: dict[str, list[str]]) -> str:
