@@ -126,14 +126,40 @@ class Phonebook(models.Model):
 
 
 class Contact(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="contacts")
-    phonebook = models.ForeignKey(Phonebook, on_delete=models.CASCADE, related_name="contacts")
+    """A lead. The table is what every upload writes, so it carries only what
+    correctness needs: the primary key, the two unique indexes that make a doubled
+    lead impossible, and (campaign, numeric) for lookups. Its foreign keys are not
+    database constraints (three deferred FK checks cost more than half of COPY's
+    speed, measured in bench/RESULTS.md): the writer only ever stores ids it has
+    just read, and deletes cascade through Django. Every index leads with the
+    campaign, so every hot query is campaign-scoped (and a campaign-distributed
+    table stays possible)."""
+
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="contacts",
+        db_constraint=False,
+        db_index=False,  # the unique indexes lead with it
+    )
+    phonebook = models.ForeignKey(
+        Phonebook,
+        on_delete=models.CASCADE,
+        related_name="contacts",
+        db_constraint=False,
+        db_index=False,
+    )
     numeric = models.CharField(max_length=32)
     # The canonical number when the campaign rejects duplicates, else null:
     # the unique index below is what makes a doubled lead impossible.
     dedupe_key = models.CharField(max_length=32, null=True, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        db_index=False,
     )
     first_name = models.CharField(max_length=100, blank=True, null=True)
     last_name = models.CharField(max_length=100, blank=True, null=True)
