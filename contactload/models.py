@@ -370,3 +370,16 @@ class CallbackAttempt(models.Model):
     @property
     def delivered(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WorkerBeat(models.Model):
+    """A running ``contactload worker`` process, seen alive at ``last_seen``."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid}"

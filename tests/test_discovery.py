@@ -124,6 +124,7 @@ def test_health_reports_the_database_and_an_empty_queue(db):
     assert response.json() == {
         "status": "ok",
         "database": "ok",
+        "workers": {"alive": 0},
         "queue": {"ready": 0, "running": 0, "oldest_ready_age_s": None},
     }
 
@@ -139,8 +140,24 @@ def test_health_counts_uploads_waiting_for_a_worker(upload):
     assert APIClient().get("/health").json()["queue"]["ready"] == 0
 
 
+def test_health_counts_live_workers_and_is_degraded_when_work_waits_for_none(upload):
+    from contactload.ingest import liveness
+
+    upload({"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]})
+    waiting = APIClient().get("/health").json()
+    assert (waiting["status"], waiting["workers"]) == ("degraded", {"alive": 0})
+    liveness.beat("worker-a")
+    served = APIClient().get("/health").json()
+    assert (served["status"], served["workers"]) == ("ok", {"alive": 1})
+    liveness.gone("worker-a")
+    assert APIClient().get("/health").json()["workers"] == {"alive": 0}
+
+
 def test_health_is_degraded_when_the_oldest_ready_task_waits_too_long(upload, settings):
+    from contactload.ingest import liveness
+
     settings.CONTACTLOAD_HEALTH_MAX_QUEUE_AGE_S = 300
+    liveness.beat("worker-a")
     upload({"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]})
     DBTaskResult.objects.update(enqueued_at=timezone.now() - timedelta(minutes=10))
     response = APIClient().get("/health")
@@ -171,7 +188,12 @@ def test_health_is_503_when_the_database_does_not_answer(db, monkeypatch):
         patch.setattr(connections["default"], "cursor", refuse)
         response = APIClient().get("/health")
     assert response.status_code == 503
-    assert response.json() == {"status": "degraded", "database": "error", "queue": None}
+    assert response.json() == {
+        "status": "degraded",
+        "database": "error",
+        "workers": None,
+        "queue": None,
+    }
 
 
 # --- OpenAPI ---

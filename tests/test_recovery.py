@@ -205,3 +205,18 @@ def test_kill_9_loop_loses_and_doubles_nothing(settings):
         worker.wait()
     assert_exactly_one_outcome_each(job_id, good, bad)
     assert UploadJob.objects.get(pk=job_id).attempts == kills + 1  # one run per worker
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_running_worker_is_counted_alive_by_health_until_it_stops():
+    def alive() -> int:
+        return APIClient().get("/health").json()["workers"]["alive"]
+
+    worker = start_worker()
+    try:
+        wait_until(lambda: alive() == 1, 60, "the worker's first beat")
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait()
+    assert alive() == 0  # a worker that stops removes its row

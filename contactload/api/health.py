@@ -1,6 +1,7 @@
 """Health for load balancers and monitors (CONTRACT 5.6), no token. ``GET /health``:
-200 while the database answers (``status`` turns ``degraded`` when the task queue is
-stuck), 503 when it does not. ``GET /api/health/``: the older liveness probe."""
+the database, the live workers and the queue; 200 while the database answers
+(``status`` turns ``degraded`` when work waits with no live worker, or waits too
+long), 503 when it does not. ``GET /api/health/``: the older liveness probe."""
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -14,16 +15,17 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from contactload.ingest import liveness
+
 READY, RUNNING = TaskResultStatus.READY, TaskResultStatus.RUNNING
 
 
 def queue_facts() -> dict:
     """The background queue as the database holds it, in one query.
 
-    django-tasks-db keeps no worker heartbeat: an idle worker leaves no trace, so how many
-    workers are alive cannot be read from the database honestly. What it does hold is the
-    queue, and a ready task that keeps ageing is what "no live worker" (or too few) looks
-    like. A delayed task is ready from its ``run_after``, any other from its enqueueing."""
+    A ready task that keeps ageing is what too few live workers look like (the count of
+    live workers comes from their own beats, ``ingest.liveness``). A delayed task is
+    ready from its ``run_after``, any other from its enqueueing."""
     now, never = timezone.now(), get_date_max()
     ready = Q(status=READY) & (Q(run_after=never) | Q(run_after__lte=now))
     facts = DBTaskResult.objects.filter(status__in=[READY, RUNNING]).aggregate(
@@ -47,11 +49,14 @@ def health_report() -> tuple[dict, int]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         queue = queue_facts()
+        workers = {"alive": liveness.alive()}
     except DatabaseError:
-        return {"status": "degraded", "database": "error", "queue": None}, 503
+        return {"status": "degraded", "database": "error", "workers": None, "queue": None}, 503
     age = queue["oldest_ready_age_s"]
     stuck = age is not None and age > settings.CONTACTLOAD_HEALTH_MAX_QUEUE_AGE_S
-    return {"status": "degraded" if stuck else "ok", "database": "ok", "queue": queue}, 200
+    unserved = queue["ready"] > 0 and not workers["alive"]
+    status = "degraded" if stuck or unserved else "ok"
+    return {"status": status, "database": "ok", "workers": workers, "queue": queue}, 200
 
 
 HEALTH = inline_serializer(
@@ -59,6 +64,11 @@ HEALTH = inline_serializer(
     fields={
         "status": serializers.ChoiceField(choices=["ok", "degraded"]),
         "database": serializers.ChoiceField(choices=["ok", "error"]),
+        "workers": inline_serializer(
+            "HealthWorkers",
+            fields={"alive": serializers.IntegerField(help_text="workers seen recently")},
+            allow_null=True,
+        ),
         "queue": inline_serializer(
             "HealthQueue",
             fields={
@@ -73,6 +83,7 @@ HEALTH = inline_serializer(
 OK = {
     "status": "ok",
     "database": "ok",
+    "workers": {"alive": 1},
     "queue": {"ready": 0, "running": 1, "oldest_ready_age_s": None},
 }
 
@@ -107,7 +118,7 @@ class HealthReportView(APIView):
             OpenApiExample("Healthy", value=OK, response_only=True),
             OpenApiExample(
                 "Database down",
-                value={"status": "degraded", "database": "error", "queue": None},
+                value={"status": "degraded", "database": "error", "workers": None, "queue": None},
                 response_only=True,
                 status_codes=["503"],
             ),

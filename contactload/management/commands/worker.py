@@ -1,7 +1,9 @@
 """``contactload worker``: one background worker. django-tasks-db's worker runs the
-tasks; beside it a thread recovers jobs of dead workers, and a lost database
-connection makes the worker wait and reconnect instead of exiting."""
+tasks; beside it a thread keeps the worker's liveness row fresh and recovers jobs
+of dead workers, and a lost database connection makes the worker wait and
+reconnect instead of exiting."""
 
+import contextlib
 import logging
 import threading
 import time
@@ -12,23 +14,25 @@ from django.db import DatabaseError, close_old_connections, connection, connecti
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from contactload.ingest import liveness
 from contactload.ingest.recovery import recover
 
 logger = logging.getLogger("contactload.worker")
 
 
-def recover_quietly() -> None:
+def recover_quietly(worker_id: str) -> None:
     try:
         close_old_connections()
+        liveness.beat(worker_id)
         recover()
     except DatabaseError:
         logger.warning("recovery sweep failed; will try again", exc_info=True)
         connection.close()
 
 
-def keep_recovering(stop: threading.Event) -> None:
+def keep_recovering(stop: threading.Event, worker_id: str) -> None:
     while not stop.wait(settings.CONTACTLOAD_REAP_INTERVAL_S):
-        recover_quietly()
+        recover_quietly(worker_id)
     connection.close()
 
 
@@ -62,14 +66,19 @@ class Command(BaseCommand):
             excluded_queue_names=[],
         )
         worker.configure_signals()
-        recover_quietly()
+        recover_quietly(worker.worker_id)
         stop = threading.Event()
         if not batch:
-            threading.Thread(target=keep_recovering, args=(stop,), daemon=True).start()
+            beats = threading.Thread(
+                target=keep_recovering, args=(stop, worker.worker_id), daemon=True
+            )
+            beats.start()
         try:
             self.run_until_done(worker)
         finally:
             stop.set()
+            with contextlib.suppress(DatabaseError):  # else its beat simply goes stale
+                liveness.gone(worker.worker_id)
 
     def run_until_done(self, worker: Worker) -> None:
         pause = 1.0
