@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from contactload.ingest import writers
 from contactload.ingest.campaign import CampaignRules
 from contactload.ingest.rows import CheckedRow
-from contactload.models import Contact, DncEntry, Membership, Role
+from contactload.models import DncEntry, Membership, Role
 
 IN_FILE = "This row is duplicated in file"
 
@@ -62,11 +63,8 @@ def blocked_numbers(campaign_id: int, numbers: set[str]) -> tuple[set[str], set[
 
 def existing(ctx: JobContext, column: str, values: set[str]) -> tuple[set[str], set[str]]:
     """(values this upload already stored, values other uploads stored) in the campaign."""
-    found = Contact.objects.filter(
-        campaign_id=ctx.rules.id, **{f"{column}__in": values}
-    ).values_list(column, "phonebook_id")
     mine, others = set(), set()
-    for value, phonebook_id in found:
+    for value, phonebook_id in writers.campaign_holders(ctx.rules.id, column, values):
         (mine if phonebook_id == ctx.phonebook_id else others).add(value)
     return mine, others
 

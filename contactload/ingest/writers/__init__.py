@@ -61,6 +61,16 @@ def insert_dnc_entries(rows: Sequence[tuple]) -> None:
         VENDORS[connection.vendor].insert(connection, DncEntry._meta.db_table, DNC_COLUMNS, rows)
 
 
+def campaign_holders(campaign_id: int, column: str, values: set[str]) -> list[tuple[str, int]]:
+    """(value, phonebook id) of the campaign's contacts whose ``column`` holds one of
+    ``values``: one index probe per value, whatever the table's statistics say."""
+    if not values:
+        return []
+    return VENDORS[connection.vendor].holders(
+        connection, Contact._meta.db_table, campaign_id, column, sorted(values)
+    )
+
+
 def lost_race(exc: Exception) -> bool:
     """Whether a failed write collided with a concurrent one and may simply be retried:
     a unique index objected, or the database chose this transaction as a deadlock

@@ -34,6 +34,20 @@ def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
         cursor.execute(f'DROP TABLE "{scratch}"')
 
 
+def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
+    """One array parameter and a LATERAL probe per value (OFFSET 0 keeps the planner
+    from turning it into a scan of the campaign's whole index when statistics are
+    stale, as they are for a new campaign's first big upload)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT v.value, c.phonebook_id FROM unnest(%s::varchar[]) AS v(value) "
+            f'CROSS JOIN LATERAL (SELECT "phonebook_id" FROM "{table}" '
+            f'WHERE "campaign_id" = %s AND "{column}" = v.value OFFSET 0) AS c',
+            [values, campaign_id],
+        )
+        return cursor.fetchall()
+
+
 # deadlock_detected, serialization_failure
 CONTENTION = {"40P01", "40001"}
 

@@ -20,5 +20,22 @@ def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
         )
 
 
+def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
+    """SQLite plans ``IN`` on the (campaign_id, column) index; batched under its
+    limit on query variables."""
+    found = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 30_000):
+            batch = values[start : start + 30_000]
+            marks = ", ".join("%s" for _ in batch)
+            cursor.execute(
+                f'SELECT "{column}", "phonebook_id" FROM "{table}" '
+                f'WHERE "campaign_id" = %s AND "{column}" IN ({marks})',
+                [campaign_id, *batch],
+            )
+            found += cursor.fetchall()
+    return found
+
+
 def is_contention(exc: Exception) -> bool:
     return "database is locked" in str(exc)
