@@ -17,6 +17,11 @@ from contactload.models import DncEntry, Membership, Role
 IN_FILE = "This row is duplicated in file"
 
 
+def taken(header: str, campaign: str) -> str:
+    """CONTRACT 3.1's message for a value another contact of the campaign holds."""
+    return f"contact with this {header} value is already exist in {campaign} campaign"
+
+
 @dataclass(frozen=True, slots=True)
 class JobContext:
     rules: CampaignRules
@@ -78,7 +83,6 @@ def check_chunk(ctx: JobContext, rows: list[CheckedRow]) -> None:
     unique = rules.unique_field
     uniqueids = {row.uniqueid for row in rows if row.uniqueid is not None}
     ids_mine, ids_others = existing(ctx, "uniqueid", uniqueids) if unique else (set(), set())
-    taken = "contact with this {} value is already exist in " + rules.name + " campaign"
     seen_numbers, seen_ids = set(), set()
     for row in rows:
         numeric = row.numeric
@@ -90,13 +94,13 @@ def check_chunk(ctx: JobContext, rows: list[CheckedRow]) -> None:
             if numeric in seen_numbers or numeric in numbers_mine:
                 row.reject("numeric", "duplicate_in_file", IN_FILE)
             elif rules.rejects_duplicates and numeric in numbers_others:
-                row.reject("numeric", "duplicate_in_campaign", taken.format("numeric"))
+                row.reject("numeric", "duplicate_in_campaign", taken("numeric", rules.name))
         uniqueid = row.uniqueid
         if uniqueid is not None:
             if uniqueid in seen_ids or uniqueid in ids_mine:
                 row.reject(unique.header, "duplicate_in_file", IN_FILE)
             elif uniqueid in ids_others:
-                row.reject(unique.header, "duplicate_in_campaign", taken.format(unique.header))
+                row.reject(unique.header, "duplicate_in_campaign", taken(unique.header, rules.name))
         if row.ok:
             seen_numbers.add(numeric)
             if uniqueid is not None:

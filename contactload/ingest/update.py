@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from contactload.ingest import lookups, writers
-from contactload.ingest.lookups import IN_FILE
+from contactload.ingest.lookups import IN_FILE, taken
 from contactload.ingest.phones import canonical
 from contactload.ingest.rows import NOT_TEXT, CheckedRow, RowChecker, crm_value, text
 from contactload.models import Contact
@@ -41,7 +41,7 @@ class UpdatePlan:
         rules = ctx.rules
         self.ctx, self.reference, self.headers = ctx, reference, set(headers)
         self.checker = RowChecker(rules, reference=reference)
-        self.ref_rule = next((f for f in rules.fields if f.header == reference), None)
+        self.ref_rule = self.checker.fields.get(reference)  # None for "numeric"
         unique = rules.unique_field
         self.unique = unique if unique and unique.header in self.headers else None
         self.changes_number = "numeric" in self.headers and reference != "numeric"
@@ -69,7 +69,7 @@ class UpdatePlan:
             return None
         if header == "numeric":
             return canonical(value, self.ctx.rules.country)
-        rule = next(f for f in self.ctx.rules.fields if f.header == header)
+        rule = self.checker.fields[header]
         clean, _error = crm_value(rule, value, self.ctx.rules.country)
         return None if clean is None else str(clean) if rule.unique else clean
 
@@ -113,9 +113,7 @@ class UpdatePlan:
         lookups.check_users(self.ctx, rows)
         refs = {self.ref_value(row) for row in rows} - {None}
         found = self.matches(refs) if refs else {}
-        taken = (
-            "contact with this {} value is already exist in " + self.ctx.rules.name + " campaign"
-        )
+        campaign = self.ctx.rules.name
         numbers_taken, blocked_global, blocked_here = self.number_facts(rows)
         ids_taken = (
             self.owners("uniqueid", {r.uniqueid for r in rows}) if self.changes_unique else {}
@@ -144,13 +142,13 @@ class UpdatePlan:
                 elif self.ctx.rules.rejects_duplicates and (
                     numbers_taken.get(row.numeric, ids) - ids or len(ids) > 1
                 ):
-                    row.reject("numeric", "duplicate_in_campaign", taken.format("numeric"))
+                    row.reject("numeric", "duplicate_in_campaign", taken("numeric", campaign))
             if self.changes_unique and row.uniqueid is not None:
                 header = self.unique.header
                 if row.row in self.repeated_uniques:
                     row.reject(header, "duplicate_in_file", IN_FILE)
                 elif ids_taken.get(row.uniqueid, ids) - ids or len(ids) > 1:
-                    row.reject(header, "duplicate_in_campaign", taken.format(header))
+                    row.reject(header, "duplicate_in_campaign", taken(header, campaign))
             if row.ok:
                 self.pending += [self.changed(row, contact) for contact in contacts]
         return rows
