@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from contactload.errors import UploadError
 from contactload.ingest import envelope
 from contactload.ingest.campaign import CampaignRules, FieldRule
+from contactload.ingest.columns import ColumnChecker
 from contactload.ingest.rows import RowChecker
 from contactload.ingest.submit import csv_records
 from contactload.models import Contact, RowResult, UploadJob
@@ -69,6 +70,53 @@ def test_row_rules_never_raise_and_give_exactly_one_verdict(raw, reference):
         assert message
     if checked.ok and "numeric" in raw and not reference:
         assert checked.numeric.startswith("+")
+
+
+def chunks_of(values_strategy):
+    """Uniform chunks: one header set, rows drawing values from a small pool (so that
+    values repeat, as they do in real files) or afresh."""
+
+    def build(headers):
+        pool = st.lists(values_strategy, min_size=1, max_size=6)
+        return pool.flatmap(
+            lambda shared: st.lists(
+                st.fixed_dictionaries(
+                    {header: st.sampled_from(shared) | values_strategy for header in headers}
+                ),
+                min_size=1,
+                max_size=25,
+            )
+        )
+
+    return st.lists(st.sampled_from(HEADERS), min_size=1, unique=True).flatmap(build)
+
+
+@settings(max_examples=300, deadline=None)
+@given(chunks_of(values | st.sampled_from([True, False, 1, 0, 1.0, "1", " 1 ", "", None])))
+def test_the_column_check_of_a_chunk_agrees_with_the_row_check(chunk):
+    headers = list(chunk[0])
+    cells = [[row[header] for header in headers] for row in chunk]
+    by_columns = ColumnChecker(RULES, headers).check(cells, first=10)
+    row_checker = RowChecker(RULES)
+    for index, raw in enumerate(chunk):
+        row = row_checker.check(raw, row=11 + index)
+        assert sorted(by_columns.errors.get(index, [])) == sorted(row.errors)
+        if row.ok:
+            assert by_columns.numeric[index] == row.numeric
+            if "user" in headers:
+                assert by_columns.user[index] == row.user
+            for header in ("first_name", "last_name", "email", "priority", "alt_numeric"):
+                if header in headers:
+                    assert by_columns.clean[header][index] == row.values[header]
+            for rule in RULES.fields:
+                if rule.header in headers:
+                    assert by_columns.clean[rule.header][index] == row.crm[rule.section][rule.name]
+            if RULES.unique_field.header in headers:
+                assert by_columns.uniqueid[index] == row.uniqueid
+    rejected = by_columns.rejected(by_columns.errors)
+    assert [(row.row, dict(row.raw)) for row in rejected] == [
+        (11 + index, raw) for index, raw in enumerate(chunk) if by_columns.errors.get(index)
+    ]
 
 
 @settings(max_examples=500, deadline=None)

@@ -2,9 +2,12 @@
 message, all messages of a row, good rows written beside rejected ones, and what
 a stored contact holds."""
 
-import pytest
+from datetime import timedelta
 
-from contactload.models import Contact, DncEntry, RowResult, UploadJob
+import pytest
+from django.utils import timezone
+
+from contactload.models import Campaign, Contact, DncEntry, RowResult, UploadJob
 from tests.conftest import make_user
 
 GOOD = {
@@ -183,6 +186,31 @@ def test_dnc_global_and_campaign_lists_block_in_canonical_form(process, agents, 
         2: "This number is blocked in this campaign",
     }
     assert list(Contact.objects.values_list("numeric", flat=True)) == ["+919876543212"]
+
+
+def test_a_dnc_entry_blocks_until_its_end_date_and_another_campaigns_list_does_not(
+    process, agents, campaign
+):
+    today = timezone.localdate()
+    other = Campaign.objects.create(name="Other", country="IN")
+    DncEntry.objects.create(numeric="+919876543210", end_date=today)
+    DncEntry.objects.create(numeric="+919876543211", end_date=today - timedelta(days=1))
+    DncEntry.objects.create(numeric="+919876543212", campaign=campaign, end_date=today)
+    DncEntry.objects.create(numeric="+919876543213", campaign=other)
+    rows = [
+        {**GOOD, "numeric": f"98765432{10 + k}", "customer_info:customer_id": f"E{k}"}
+        for k in range(4)
+    ]
+    body = process({"campaign": "Sales", "bulk_data": rows})
+    items = {item["row"]: item["description"] for item in body["improper_data"]}
+    assert items == {
+        1: "This number is blocked globally",
+        3: "This number is blocked in this campaign",
+    }
+    assert sorted(Contact.objects.values_list("numeric", flat=True)) == [
+        "+919876543211",
+        "+919876543213",
+    ]
 
 
 def test_duplicates_in_the_upload_compare_canonical_forms(process, agents):

@@ -3,18 +3,21 @@ duplicates against the campaign, each one query per chunk. Adds its findings to
 the rows as errors; in-upload duplicates are judged against rows already
 accepted (earlier chunks are in the database under this job's phonebook)."""
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils import timezone
 
 from contactload.ingest import writers
 from contactload.ingest.campaign import CampaignRules
-from contactload.ingest.rows import CheckedRow
-from contactload.models import DncEntry, Membership, Role
+from contactload.ingest.columns import CheckedChunk
+from contactload.ingest.rows import CheckedRow, Error
+from contactload.models import Membership, Role
 
 IN_FILE = "This row is duplicated in file"
+NOT_ASSIGNED = ("user", "user_not_assigned", "This user is not assigned to this campaign")
+NOT_FOUND = ("user", "user_not_found", "This user is not present in our database")
 
 
 def taken(header: str, campaign: str) -> str:
@@ -36,33 +39,29 @@ def campaign_agents(campaign_id: int) -> dict[str, int]:
     return dict(memberships.values_list("user__username", "user_id"))
 
 
-def check_users(ctx: JobContext, rows: list[CheckedRow]) -> None:
-    names = {row.user for row in rows if row.user is not None}
-    unknown = names - ctx.agents.keys()
-    existing = set(
+def user_errors(ctx: JobContext, names: set) -> dict[str, Error]:
+    """The error each name (not None) earns that is not an agent of the campaign."""
+    unknown = names - ctx.agents.keys() - {None}
+    if not unknown:
+        return {}
+    known = set(
         get_user_model().objects.filter(username__in=unknown).values_list("username", flat=True)
     )
+    return {name: NOT_ASSIGNED if name in known else NOT_FOUND for name in unknown}
+
+
+def check_users(ctx: JobContext, rows: list[CheckedRow]) -> None:
+    errors = user_errors(ctx, {row.user for row in rows})
     for row in rows:
-        if row.user is None or row.user in ctx.agents:
-            continue
-        if row.user in existing:
-            row.reject("user", "user_not_assigned", "This user is not assigned to this campaign")
-        else:
-            row.reject("user", "user_not_found", "This user is not present in our database")
+        if row.user in errors:
+            row.errors.append(errors[row.user])
 
 
 def blocked_numbers(campaign_id: int, numbers: set[str]) -> tuple[set[str], set[str]]:
     """(globally blocked, blocked in this campaign) among ``numbers``."""
-    today = timezone.localdate()
-    entries = (
-        DncEntry.objects.filter(numeric__in=numbers, active=True)
-        .filter(Q(campaign__isnull=True) | Q(campaign_id=campaign_id))
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-        .values_list("numeric", "campaign_id")
-    )
     blocked_global, blocked_here = set(), set()
-    for numeric, campaign_id_ in entries:
-        (blocked_global if campaign_id_ is None else blocked_here).add(numeric)
+    for numeric, listed_in in writers.dnc_listed(campaign_id, numbers, timezone.localdate()):
+        (blocked_global if listed_in is None else blocked_here).add(numeric)
     return blocked_global, blocked_here
 
 
@@ -74,34 +73,70 @@ def existing(ctx: JobContext, column: str, values: set[str]) -> tuple[set[str], 
     return mine, others
 
 
-def check_chunk(ctx: JobContext, rows: list[CheckedRow]) -> None:
+def repeated(values: list) -> set:
+    """The values (not None) that occur more than once in ``values``."""
+    distinct = set(values)
+    distinct.discard(None)
+    if len(distinct) == len(values) - values.count(None):
+        return set()
+    return {value for value, count in Counter(values).items() if count > 1 and value is not None}
+
+
+def check_columns(ctx: JobContext, chunk: CheckedChunk) -> dict[int, list[Error]]:
+    """Every row's errors: those of the per-row rules, then the users, DNC lists and
+    duplicates (each one query for the chunk). Only rows whose number or unique value is in some
+    finding (or repeats within the chunk) are visited one by one, in upload order."""
     rules = ctx.rules
-    check_users(ctx, rows)
-    numbers = {row.numeric for row in rows if row.numeric is not None}
+    errors = {index: list(found) for index, found in chunk.errors.items()}
+    if chunk.user is not None:
+        by_name = user_errors(ctx, set(chunk.user))
+        if by_name:
+            for index, name in enumerate(chunk.user):
+                if name in by_name:
+                    errors.setdefault(index, []).append(by_name[name])
+    numeric = chunk.numeric
+    numbers = set(numeric)
+    numbers.discard(None)
     blocked_global, blocked_here = blocked_numbers(rules.id, numbers)
     numbers_mine, numbers_others = existing(ctx, "numeric", numbers)
+    number_hits = blocked_global | blocked_here | numbers_mine | repeated(numeric)
+    if rules.rejects_duplicates:
+        number_hits |= numbers_others
+    uniqueid = chunk.uniqueid if chunk.uniqueid is not None else [None] * chunk.size
+    ids_mine, ids_others, id_hits = set(), set(), set()
+    if chunk.uniqueid is not None:
+        ids = set(uniqueid)
+        ids.discard(None)
+        ids_mine, ids_others = existing(ctx, "uniqueid", ids)
+        id_hits = ids_mine | ids_others | repeated(uniqueid)
+    if not number_hits and not id_hits:
+        return errors
     unique = rules.unique_field
-    uniqueids = {row.uniqueid for row in rows if row.uniqueid is not None}
-    ids_mine, ids_others = existing(ctx, "uniqueid", uniqueids) if unique else (set(), set())
     seen_numbers, seen_ids = set(), set()
-    for row in rows:
-        numeric = row.numeric
-        if numeric is not None:
-            if numeric in blocked_global:
-                row.reject("numeric", "dnc_global", "This number is blocked globally")
-            if numeric in blocked_here:
-                row.reject("numeric", "dnc_campaign", "This number is blocked in this campaign")
-            if numeric in seen_numbers or numeric in numbers_mine:
-                row.reject("numeric", "duplicate_in_file", IN_FILE)
-            elif rules.rejects_duplicates and numeric in numbers_others:
-                row.reject("numeric", "duplicate_in_campaign", taken("numeric", rules.name))
-        uniqueid = row.uniqueid
-        if uniqueid is not None:
-            if uniqueid in seen_ids or uniqueid in ids_mine:
-                row.reject(unique.header, "duplicate_in_file", IN_FILE)
-            elif uniqueid in ids_others:
-                row.reject(unique.header, "duplicate_in_campaign", taken(unique.header, rules.name))
-        if row.ok:
-            seen_numbers.add(numeric)
-            if uniqueid is not None:
-                seen_ids.add(uniqueid)
+    for index, (number, value) in enumerate(zip(numeric, uniqueid, strict=True)):
+        if number not in number_hits and value not in id_hits:
+            continue
+        found = errors.setdefault(index, [])
+        if number is not None:
+            if number in blocked_global:
+                found.append(("numeric", "dnc_global", "This number is blocked globally"))
+            if number in blocked_here:
+                found.append(("numeric", "dnc_campaign", "This number is blocked in this campaign"))
+            if number in seen_numbers or number in numbers_mine:
+                found.append(("numeric", "duplicate_in_file", IN_FILE))
+            elif rules.rejects_duplicates and number in numbers_others:
+                found.append(("numeric", "duplicate_in_campaign", taken("numeric", rules.name)))
+        if value is not None:
+            if value in seen_ids or value in ids_mine:
+                found.append((unique.header, "duplicate_in_file", IN_FILE))
+            elif value in ids_others:
+                found.append(
+                    (unique.header, "duplicate_in_campaign", taken(unique.header, rules.name))
+                )
+        if found:
+            continue
+        del errors[index]
+        seen_numbers.add(number)
+        if value is not None:
+            seen_ids.add(value)
+    return errors

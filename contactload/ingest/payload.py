@@ -3,7 +3,8 @@ the job's transaction and read back one chunk at a time by the worker, so that
 neither side ever holds a large upload as Python objects."""
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 
 import orjson
 
@@ -51,25 +52,46 @@ class ChunkWriter:
             self.buffer = []
 
 
-def read_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, list[dict]]]:
-    """(0-based position of the first row, rows as dicts) for each chunk from ``start``."""
+def stored_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, bytes]]:
+    """(0-based position of the first row, stored data) of each chunk from ``start``,
+    read one at a time."""
     chunk_ids = list(
         UploadChunk.objects.filter(job=job, first_row__gte=start)
         .order_by("first_row")
         .values_list("pk", flat=True)
     )
-    headers = list(job.headers)
     for chunk_id in chunk_ids:
         first_row, data = UploadChunk.objects.values_list("first_row", "data").get(pk=chunk_id)
-        rows = unpack(data)
-        if job.source == UploadJob.Source.CSV:
-            rows = [
-                dict(zip(headers, cells, strict=True))
-                if len(cells) == len(headers)
-                else RaggedRow(headers, cells)
-                for cells in rows
-            ]
-        yield first_row, rows
+        yield first_row, bytes(data)
+
+
+def as_dicts(job: UploadJob, rows: list) -> list[dict]:
+    """Stored rows as header -> value (CSV lines of the wrong width as RaggedRow)."""
+    if job.source != UploadJob.Source.CSV:
+        return rows
+    headers = list(job.headers)
+    return [
+        dict(zip(headers, cells, strict=True))
+        if len(cells) == len(headers)
+        else RaggedRow(headers, cells)
+        for cells in rows
+    ]
+
+
+def as_cells(job: UploadJob, rows: list) -> list[Sequence]:
+    """Stored rows as cells in the job's header order (JSON rows all carry every header)."""
+    if job.source == UploadJob.Source.CSV or not rows:
+        return rows
+    headers = list(job.headers)
+    if len(headers) == 1:
+        return [(row[headers[0]],) for row in rows]
+    return list(map(itemgetter(*headers), rows))
+
+
+def read_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, list[dict]]]:
+    """(0-based position of the first row, rows as dicts) for each chunk from ``start``."""
+    for first_row, data in stored_chunks(job, start):
+        yield first_row, as_dicts(job, unpack(data))
 
 
 def all_rows(job: UploadJob) -> Iterator[dict]:

@@ -2,16 +2,17 @@
 raises on bad data. Checks that need the database (users, DNC, duplicates) are
 added by ``run`` from set lookups; every message of a row is kept."""
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 
-from contactload.ingest.campaign import CampaignRules, FieldRule
+from contactload.ingest.campaign import STANDARD_HEADERS, CampaignRules, FieldRule
 from contactload.ingest.phones import canonical
 
 WHOLE = re.compile(r"[+-]?\d+")
@@ -71,6 +72,19 @@ def text(value: object) -> object:
     return str(value)
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Django's EmailValidator in one compiled pattern, for its common case: a dot-atom local
+# part at a host name (its own patterns). Anything else, it is asked itself.
+PLAIN_EMAIL = re.compile(
+    r"[-!#$%&'*+/=?^_`{}|~0-9A-Z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9A-Z]+)*@"
+    + EmailValidator.hostname_re
+    + EmailValidator.domain_re
+    + EmailValidator.tld_no_fqdn_re,
+    re.IGNORECASE,
+)
+MAX_EMAIL_CHARS = 320  # Django's EmailValidator's own limit
+
+
 def parse_with(formats: tuple[str, ...], value: str, out: str) -> str | None:
     for fmt in formats:
         try:
@@ -80,7 +94,20 @@ def parse_with(formats: tuple[str, ...], value: str, out: str) -> str | None:
     return None
 
 
+def parse_date(value: str) -> str | None:
+    """``value`` as YYYY-MM-DD; an ISO date of a year from 1000 is settled without strptime."""
+    if ISO_DATE.fullmatch(value) and value[0] != "0":
+        try:
+            date(int(value[:4]), int(value[5:7]), int(value[8:]))
+        except ValueError:
+            return None
+        return value
+    return parse_with(DATE_FORMATS, value, "%Y-%m-%d")
+
+
 def is_email(value: str) -> bool:
+    if len(value) <= MAX_EMAIL_CHARS and PLAIN_EMAIL.fullmatch(value):
+        return True
     try:
         validate_email(value)
     except ValidationError:
@@ -100,7 +127,7 @@ def crm_value(rule: FieldRule, value: str, country: str) -> tuple[object, Error 
         if clean is not None and not math.isfinite(clean):
             clean = None
     elif kind == "date":
-        clean = parse_with(DATE_FORMATS, value, "%Y-%m-%d")
+        clean = parse_date(value)
     elif kind == "datetime":
         clean = parse_with(DATETIME_FORMATS, value, "%Y-%m-%d %H:%M:%S")
     elif kind == "time":
@@ -110,8 +137,7 @@ def crm_value(rule: FieldRule, value: str, country: str) -> tuple[object, Error 
     elif kind == "phone":
         clean = canonical(value, country)
     elif kind == "choice":
-        options = {choice.casefold(): choice for choice in rule.choices}
-        clean = options.get(value.casefold())
+        clean = choice_options(rule.choices).get(value.casefold())
         if clean is None:
             return None, (
                 rule.header,
@@ -122,6 +148,11 @@ def crm_value(rule: FieldRule, value: str, country: str) -> tuple[object, Error 
         word = TYPE_WORDS.get(kind, kind)
         return None, (rule.header, "invalid_type", f"Expected  {value} in {word} format")
     return clean, None
+
+
+@functools.cache
+def choice_options(choices: tuple[str, ...]) -> dict[str, str]:
+    return {choice.casefold(): choice for choice in choices}
 
 
 def alt_numbers(value: str, country: str) -> tuple[dict, Error | None]:
@@ -142,105 +173,147 @@ def alt_numbers(value: str, country: str) -> tuple[dict, Error | None]:
     return numbers, None
 
 
+class Rejection:
+    """What a cleaner returns for a value that earns an error (a clean value never is one)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, header: str, code: str, message: str):
+        self.error: Error = (header, code, message)
+
+
+Cleaner = Callable[[object], object]  # a value as sent -> its stored form, or a Rejection
+
+
+class Cleaners:
+    """One cleaner per header of a campaign: the value rules of CONTRACT 3.1 for one
+    value at a time, shared by the row-by-row and the column-by-column checks. A
+    cleaner never raises on bad data; for each value it returns its stored form
+    (None when blank) or a Rejection: a value earns at most one error."""
+
+    def __init__(self, rules: CampaignRules, reference: str = ""):
+        self.rules, self.country, self.reference = rules, rules.country, reference
+        self.fields = {rule.header: rule for rule in rules.fields}
+        self.by_header: dict[str, Cleaner] = {}
+
+    def __getitem__(self, header: str) -> Cleaner:
+        cleaner = self.by_header.get(header)
+        if cleaner is None:
+            cleaner = self.by_header[header] = self.build(header)
+        return cleaner
+
+    def build(self, header: str) -> Cleaner:
+        rule = self.fields.get(header)
+        specific = {
+            "numeric": self.numeric,
+            "user": lambda value: value,
+            "first_name": functools.partial(self.name, header),
+            "last_name": functools.partial(self.name, header),
+            "email": self.email,
+            "priority": self.priority,
+            "alt_numeric": self.alt_numeric,
+        }.get(header) or (lambda value: self.crm(rule, value))
+        blank_reference = Rejection(header, "blank_reference", f"the {header} should not be blank")
+        is_reference = header == self.reference
+        not_text = Rejection(header, "not_text", "Expected a text value")
+        too_long = Rejection(header, "too_long", f"Expected length is {MAX_VALUE_CHARS}")
+
+        def clean(sent: object) -> object:
+            value = text(sent)
+            if value is NOT_TEXT:
+                return not_text
+            if value is None:
+                return blank_reference if is_reference else specific(None)
+            if len(value) > MAX_VALUE_CHARS:
+                return too_long
+            return specific(value)
+
+        return clean
+
+    def numeric(self, value: str | None) -> object:
+        if value is None:
+            return Rejection("numeric", "required", "Enter Number")
+        number = canonical(value, self.country)
+        if number is None:
+            return Rejection("numeric", "invalid_number", "Enter Valid Number")
+        return number
+
+    @staticmethod
+    def name(header: str, value: str | None) -> object:
+        if value is not None and len(value) > 100:
+            return Rejection(header, "too_long", "Expected length is 100")
+        return value
+
+    @staticmethod
+    def email(value: str | None) -> object:
+        if value is None:
+            return None
+        if len(value) > 254:
+            return Rejection("email", "too_long", "Expected length is 254")
+        if not is_email(value):
+            return Rejection("email", "invalid_email", "Enter Valid Email Address")
+        return value
+
+    @staticmethod
+    def priority(value: str | None) -> object:
+        if value is None:
+            return None
+        if WHOLE.fullmatch(value) and INT32[0] <= int(value) <= INT32[1]:
+            return int(value)
+        return Rejection("priority", "invalid_priority", "Enter Valid priority")
+
+    def alt_numeric(self, value: str | None) -> object:
+        if value is None:
+            return {}
+        numbers, error = alt_numbers(value, self.country)
+        return Rejection(*error) if error else numbers
+
+    def crm(self, rule: FieldRule, value: str | None) -> object:
+        if value is None:
+            return None
+        clean, error = crm_value(rule, value, self.country)
+        return Rejection(*error) if error else clean
+
+
 class RowChecker:
-    """Checks the rows of one job; built once per job. For an insert (no
-    ``reference``) ``crm`` holds every CRM field of the campaign; for an update it
+    """Checks the rows of one job one row at a time; built once per job. For an insert
+    (no ``reference``) ``crm`` holds every CRM field of the campaign; for an update it
     holds only the fields the row carries, so that only those change."""
 
     def __init__(self, rules: CampaignRules, reference: str = ""):
         self.rules = rules
-        self.country = rules.country
-        self.reference = reference
-        self.fields = {rule.header: rule for rule in rules.fields}
+        self.cleaners = Cleaners(rules, reference)
+        self.fields = self.cleaners.fields
         self.blank_crm: dict[str, dict] = {}
         if not reference:
             for rule in rules.fields:
                 self.blank_crm.setdefault(rule.section, {})[rule.name] = None
-        self.standard: dict[str, Callable[[CheckedRow, str, str | None], None]] = {
-            "numeric": self.check_numeric,
-            "user": self.check_user,
-            "first_name": self.check_name,
-            "last_name": self.check_name,
-            "email": self.check_email,
-            "priority": self.check_priority,
-            "alt_numeric": self.check_alt_numeric,
-        }
 
     def check(self, raw: Mapping, row: int) -> CheckedRow:
         checked = CheckedRow(row=row, raw=raw)
         expected = getattr(raw, "expected", None)
         if expected is not None:  # a CSV line with too few or too many cells
-            message = f"Expected {expected} values, found {raw.found}"
-            checked.reject("line", "ragged_row", message)
+            checked.reject(*ragged(expected, raw.found))
             return checked
         checked.crm = {section: dict(names) for section, names in self.blank_crm.items()}
         for header, sent in raw.items():
-            value = text(sent)
-            if value is NOT_TEXT:
-                checked.reject(header, "not_text", "Expected a text value")
+            clean = self.cleaners[header](sent)
+            if type(clean) is Rejection:
+                checked.errors.append(clean.error)
                 continue
-            if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
-                checked.reject(header, "too_long", f"Expected length is {MAX_VALUE_CHARS}")
-                continue
-            if value is None and header == self.reference:
-                checked.reject(header, "blank_reference", f"the {header} should not be blank")
-                continue
-            standard = self.standard.get(header)
-            if standard is not None:
-                standard(checked, header, value)
-            elif value is not None:
-                self.check_crm(checked, self.fields[header], value)
+            if header == "numeric":
+                checked.numeric = clean
+            elif header == "user":
+                checked.user = clean
+            elif header in STANDARD_HEADERS:
+                checked.values[header] = clean
             else:
                 rule = self.fields[header]
-                checked.crm.setdefault(rule.section, {})[rule.name] = None
+                checked.crm.setdefault(rule.section, {})[rule.name] = clean
+                if rule.unique and clean is not None:
+                    checked.uniqueid = str(clean)
         return checked
 
-    def check_numeric(self, checked: CheckedRow, header: str, value: str | None) -> None:
-        if value is None:
-            checked.reject(header, "required", "Enter Number")
-            return
-        checked.numeric = canonical(value, self.country)
-        if checked.numeric is None:
-            checked.reject(header, "invalid_number", "Enter Valid Number")
 
-    def check_user(self, checked: CheckedRow, header: str, value: str | None) -> None:
-        checked.user = value
-
-    def check_name(self, checked: CheckedRow, header: str, value: str | None) -> None:
-        if value is not None and len(value) > 100:
-            checked.reject(header, "too_long", "Expected length is 100")
-        else:
-            checked.values[header] = value
-
-    def check_email(self, checked: CheckedRow, header: str, value: str | None) -> None:
-        if value is None:
-            checked.values[header] = None
-        elif len(value) > 254:
-            checked.reject(header, "too_long", "Expected length is 254")
-        elif not is_email(value):
-            checked.reject(header, "invalid_email", "Enter Valid Email Address")
-        else:
-            checked.values[header] = value
-
-    def check_priority(self, checked: CheckedRow, header: str, value: str | None) -> None:
-        if value is None:
-            checked.values[header] = None
-        elif WHOLE.fullmatch(value) and INT32[0] <= int(value) <= INT32[1]:
-            checked.values[header] = int(value)
-        else:
-            checked.reject(header, "invalid_priority", "Enter Valid priority")
-
-    def check_alt_numeric(self, checked: CheckedRow, header: str, value: str | None) -> None:
-        numbers, error = alt_numbers(value, self.country) if value is not None else ({}, None)
-        if error:
-            checked.reject(*error)
-        checked.values[header] = numbers
-
-    def check_crm(self, checked: CheckedRow, rule: FieldRule, value: str) -> None:
-        clean, error = crm_value(rule, value, self.country)
-        if error:
-            checked.reject(*error)
-            return
-        checked.crm.setdefault(rule.section, {})[rule.name] = clean
-        if rule.unique:
-            checked.uniqueid = str(clean)
+def ragged(expected: int, found: int) -> Error:
+    return ("line", "ragged_row", f"Expected {expected} values, found {found}")

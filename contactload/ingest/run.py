@@ -10,6 +10,7 @@ import secrets
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from django.conf import settings
@@ -125,12 +126,19 @@ def process(job: UploadJob) -> None:
     ctx = lookups.JobContext(
         rules=rules, phonebook_id=job.phonebook_id, agents=lookups.campaign_agents(rules.id)
     )
-    if job.action == UploadJob.Action.UPDATE:
-        plan = UpdatePlan(ctx, job.reference_field, job.headers, payload.all_rows(job))
-    else:
-        plan = InsertPlan(ctx)
-    for offset, raw_rows in payload.read_chunks(job, job.processed):
-        commit_chunk(job, plan, offset, raw_rows)
+    plan = UpdatePlan(ctx, job) if job.action == UploadJob.Action.UPDATE else InsertPlan(ctx, job)
+    # The per-row rules of chunk k+1 run in a thread (pure Python, no database) while
+    # chunk k is looked up, written and committed here: the worker and the database
+    # work at the same time. Lookups and commits stay in upload order.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"check-{job.pk}") as checks:
+        ahead = None
+        for first_row, data in payload.stored_chunks(job, job.processed):
+            upcoming = checks.submit(plan.prepare, first_row, data)
+            if ahead is not None:
+                commit_chunk(job, plan, ahead.result())
+            ahead = upcoming
+        if ahead is not None:
+            commit_chunk(job, plan, ahead.result())
     finished = UploadJob.objects.filter(
         pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token
     ).update(
@@ -172,20 +180,23 @@ def job_event(job: UploadJob, event: str, level: int, outcome: str = "") -> None
     )
 
 
-def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> None:
+def commit_chunk(job: UploadJob, plan, prepared) -> None:
+    """Check ``prepared`` against the database, write it and record its outcome, in one
+    transaction; the chunk is checked again when its write lost a race."""
     started = time.monotonic()
+    offset = prepared.first
     with transaction.atomic():
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            rows = plan.check(raw_rows, offset)
+            checked = plan.check(prepared)
             try:
                 with transaction.atomic():
-                    plan.write(rows)
+                    plan.write(checked)
                 break
             except (IntegrityError, OperationalError) as exc:
                 if attempt == WRITE_ATTEMPTS or not writers.lost_race(exc):
                     raise
                 logger.info("job %s: chunk at %d lost a race; checking again", job.pk, offset)
-        rejected = [row for row in rows if not row.ok]
+        rejected = checked.rejected
         order = {header: position for position, header in enumerate(job.headers)}
         for row in rejected:  # report a row's messages in the order of its columns
             row.errors.sort(key=lambda error: order.get(error[0], len(order)))
@@ -193,18 +204,18 @@ def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> Non
             RowResult(job_id=job.pk, row=row.row, data=storable(row.raw), errors=row.errors)
             for row in rejected
         )
-        done = len(rows) - len(rejected)
+        done = checked.size - len(rejected)
         advanced = UploadJob.objects.filter(
             pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token, processed=offset
         ).update(
-            processed=offset + len(rows),
+            processed=offset + checked.size,
             rejected=job.rejected + len(rejected),
             heartbeat_at=timezone.now(),
             **{plan.outcome: getattr(job, plan.outcome) + done},
         )
         if not advanced:
             raise JobLost()
-    job.processed = offset + len(rows)
+    job.processed = offset + checked.size
     job.rejected += len(rejected)
     setattr(job, plan.outcome, getattr(job, plan.outcome) + done)
     seconds = time.monotonic() - started
@@ -219,7 +230,7 @@ def commit_chunk(job: UploadJob, plan, offset: int, raw_rows: list[dict]) -> Non
             "event": "chunk",
             "job_id": job.pk,
             "offset": offset,
-            "rows": len(rows),
+            "rows": checked.size,
             "rejected": len(rejected),
             "duration_s": round(seconds, 3),
         },

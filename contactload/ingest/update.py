@@ -4,18 +4,25 @@ carries, and change only those keys on every matching contact. Rows that match
 nothing are rejected, never inserted."""
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import orjson
 from django.db import connection
 from django.utils import timezone
 
-from contactload.ingest import lookups, writers
+from contactload.ingest import lookups, payload, writers
+from contactload.ingest.insert import Checked
 from contactload.ingest.lookups import IN_FILE, taken
 from contactload.ingest.phones import canonical
 from contactload.ingest.rows import NOT_TEXT, CheckedRow, RowChecker, crm_value, text
-from contactload.models import Contact
+from contactload.models import Contact, UploadJob
 
 PLAIN_COLUMNS = ("first_name", "last_name", "email", "priority")
+
+
+class StoredRows(NamedTuple):
+    first: int  # 0-based position of the first row in the upload
+    rows: list[dict]
 
 
 def repeated_positions(rows: Iterable[dict], keys) -> list[set[int]]:
@@ -37,9 +44,9 @@ def repeated_positions(rows: Iterable[dict], keys) -> list[set[int]]:
 class UpdatePlan:
     outcome = "updated"
 
-    def __init__(self, ctx: lookups.JobContext, reference: str, headers, all_rows: Iterable[dict]):
-        rules = ctx.rules
-        self.ctx, self.reference, self.headers = ctx, reference, set(headers)
+    def __init__(self, ctx: lookups.JobContext, job: UploadJob):
+        rules, reference = ctx.rules, job.reference_field
+        self.ctx, self.job, self.reference, self.headers = ctx, job, reference, set(job.headers)
         self.checker = RowChecker(rules, reference=reference)
         self.ref_rule = self.checker.fields.get(reference)  # None for "numeric"
         unique = rules.unique_field
@@ -52,7 +59,7 @@ class UpdatePlan:
             return (lambda raw: self.normal(header, raw)) if header else (lambda raw: None)
 
         self.repeated_refs, self.repeated_numbers, self.repeated_uniques = repeated_positions(
-            all_rows,
+            payload.all_rows(job),
             [
                 key(reference),
                 key("numeric" if self.changes_number else None),
@@ -60,7 +67,6 @@ class UpdatePlan:
             ],
         )
         self.columns = self.changed_columns()
-        self.pending: list[tuple] = []
 
     def normal(self, header: str, raw: dict) -> object:
         """A value as it is stored and compared, or None when blank or invalid."""
@@ -108,8 +114,12 @@ class UpdatePlan:
             found.setdefault(key(contact), []).append(contact)
         return found
 
-    def check(self, raw_rows: list[dict], offset: int) -> list[CheckedRow]:
-        rows = [self.checker.check(raw, offset + i) for i, raw in enumerate(raw_rows, start=1)]
+    def prepare(self, first_row: int, data: bytes) -> "StoredRows":
+        return StoredRows(first_row, payload.as_dicts(self.job, payload.unpack(data)))
+
+    def check(self, prepared: "StoredRows") -> Checked:
+        first = prepared.first
+        rows = [self.checker.check(raw, first + i) for i, raw in enumerate(prepared.rows, start=1)]
         lookups.check_users(self.ctx, rows)
         refs = {self.ref_value(row) for row in rows} - {None}
         found = self.matches(refs) if refs else {}
@@ -118,7 +128,7 @@ class UpdatePlan:
         ids_taken = (
             self.owners("uniqueid", {r.uniqueid for r in rows}) if self.changes_unique else {}
         )
-        self.pending = []
+        pending = []
         self.stamp = connection.ops.adapt_datetimefield_value(timezone.now())
         for row in rows:
             ref = self.ref_value(row)
@@ -150,8 +160,8 @@ class UpdatePlan:
                 elif ids_taken.get(row.uniqueid, ids) - ids or len(ids) > 1:
                     row.reject(header, "duplicate_in_campaign", taken(header, campaign))
             if row.ok:
-                self.pending += [self.changed(row, contact) for contact in contacts]
-        return rows
+                pending += [self.changed(row, contact) for contact in contacts]
+        return Checked(len(rows), [row for row in rows if not row.ok], pending)
 
     def number_facts(self, rows: list[CheckedRow]):
         if not self.changes_number:
@@ -190,5 +200,5 @@ class UpdatePlan:
             values["customer_raw_data"] = orjson.dumps(merged).decode()
         return (contact_id, *(values[column] for column in self.columns))
 
-    def write(self, rows: list[CheckedRow]) -> None:
-        writers.update_contacts(self.columns, self.pending)
+    def write(self, checked: Checked) -> None:
+        writers.update_contacts(self.columns, checked.contacts)

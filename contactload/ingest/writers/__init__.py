@@ -71,6 +71,20 @@ def campaign_holders(campaign_id: int, column: str, values: set[str]) -> list[tu
     )
 
 
+def dnc_listed(campaign_id: int, numbers: set[str], today) -> list[tuple[str, int | None]]:
+    """(number, campaign id or None) of the active DNC entries, global or of the campaign,
+    that list one of ``numbers`` on ``today``."""
+    if not numbers:
+        return []
+    return VENDORS[connection.vendor].listed(
+        connection,
+        DncEntry._meta.db_table,
+        campaign_id,
+        sorted(numbers),
+        connection.ops.adapt_datefield_value(today),
+    )
+
+
 def lost_race(exc: Exception) -> bool:
     """Whether a failed write collided with a concurrent one and may simply be retried:
     a unique index objected, or the database chose this transaction as a deadlock

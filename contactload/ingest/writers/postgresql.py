@@ -48,6 +48,17 @@ def holders(connection, table: str, campaign_id: int, column: str, values: list[
         return cursor.fetchall()
 
 
+def listed(connection, table: str, campaign_id: int, numbers: list[str], today) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "numeric", "campaign_id" FROM "{table}" WHERE "numeric" = ANY(%s::varchar[]) '
+            'AND "active" AND ("campaign_id" IS NULL OR "campaign_id" = %s) '
+            'AND ("end_date" IS NULL OR "end_date" >= %s)',
+            [numbers, campaign_id, today],
+        )
+        return cursor.fetchall()
+
+
 # deadlock_detected, serialization_failure
 CONTENTION = {"40P01", "40001"}
 

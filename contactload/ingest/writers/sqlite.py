@@ -21,18 +21,35 @@ def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
 
 
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
-    """SQLite plans ``IN`` on the (campaign_id, column) index; batched under its
-    limit on query variables."""
+    """SQLite plans ``IN`` on the (campaign_id, column) index."""
+    return in_batches(
+        connection,
+        f'SELECT "{column}", "phonebook_id" FROM "{table}" '
+        f'WHERE "campaign_id" = %s AND "{column}" IN ({{marks}})',
+        [campaign_id],
+        values,
+    )
+
+
+def listed(connection, table: str, campaign_id: int, numbers: list[str], today) -> list:
+    return in_batches(
+        connection,
+        f'SELECT "numeric", "campaign_id" FROM "{table}" WHERE "active" '
+        f'AND ("campaign_id" IS NULL OR "campaign_id" = %s) '
+        f'AND ("end_date" IS NULL OR "end_date" >= %s) AND "numeric" IN ({{marks}})',
+        [campaign_id, today],
+        numbers,
+    )
+
+
+def in_batches(connection, sql: str, params: list, values: list, size: int = 30_000) -> list:
+    """Rows of ``sql`` (its ``{marks}`` an ``IN`` list) for ``values``, batched under
+    SQLite's limit on query variables."""
     found = []
     with connection.cursor() as cursor:
-        for start in range(0, len(values), 30_000):
-            batch = values[start : start + 30_000]
-            marks = ", ".join("%s" for _ in batch)
-            cursor.execute(
-                f'SELECT "{column}", "phonebook_id" FROM "{table}" '
-                f'WHERE "campaign_id" = %s AND "{column}" IN ({marks})',
-                [campaign_id, *batch],
-            )
+        for start in range(0, len(values), size):
+            batch = values[start : start + size]
+            cursor.execute(sql.format(marks=", ".join("%s" for _ in batch)), [*params, *batch])
             found += cursor.fetchall()
     return found
 

@@ -1,0 +1,111 @@
+"""Checking a chunk of an insert column by column (CONTRACT 3.1). Each column's
+cleaner (``rows.Cleaners``, the same as the row-by-row check's) runs once per
+distinct value of the chunk, and its results are spread back over the rows by
+C-level maps; a Python loop visits only the rows that earned an error. Pure: no
+database, so a chunk is checked in a thread while the one before it is written."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from contactload.ingest.campaign import CampaignRules
+from contactload.ingest.payload import RaggedRow
+from contactload.ingest.rows import CheckedRow, Cleaners, Error, Rejection, ragged
+
+NONE_OR_TEXT = {str, type(None)}
+
+
+@dataclass(slots=True)
+class CheckedChunk:
+    """A chunk after the per-row rules: clean values by column, errors by row."""
+
+    first: int  # 0-based position of the chunk's first row in the upload
+    headers: tuple[str, ...]
+    cells: list[Sequence]  # the rows as sent, cells in header order
+    errors: dict[int, list[Error]]  # index in the chunk -> the row's errors so far
+    clean: dict[str, list]  # header -> clean values (None where the value was rejected)
+    numeric: list  # canonical numbers (None where blank or rejected)
+    user: list | None  # usernames as sent; None when the upload has no user column
+    uniqueid: list | None  # the unique CRM field's values as text, when it is sent
+    ragged: list[int] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.cells)
+
+    def rejected(self, errors: dict[int, list[Error]]) -> list[CheckedRow]:
+        """The rows ``errors`` names, as sent, in upload order."""
+        rows = []
+        for index in sorted(errors):
+            cells = self.cells[index]
+            if len(cells) == len(self.headers):
+                raw = dict(zip(self.headers, cells, strict=True))
+            else:
+                raw = RaggedRow(list(self.headers), list(cells))
+            rows.append(CheckedRow(row=self.first + index + 1, raw=raw, errors=errors[index]))
+        return rows
+
+
+class ColumnChecker:
+    """The per-row rules of an insert, for chunks of rows given as cells in
+    ``headers`` order (CSV lines; JSON objects read in header order)."""
+
+    def __init__(self, rules: CampaignRules, headers: Sequence[str]):
+        self.cleaners = Cleaners(rules)
+        self.headers = tuple(headers)
+        unique = rules.unique_field
+        self.unique = unique if unique is not None and unique.header in self.headers else None
+
+    def check(self, cells: list[Sequence], first: int) -> CheckedChunk:
+        width = len(self.headers)
+        ragged_rows = [index for index, row in enumerate(cells) if len(row) != width]
+        table = cells
+        if ragged_rows:  # checked as blank lines here; their only error is set below
+            table = list(cells)
+            for index in ragged_rows:
+                table[index] = (None,) * width
+        columns = list(zip(*table, strict=True)) if table else [() for _ in self.headers]
+        errors: dict[int, list[Error]] = {}
+        clean = {
+            header: self.column(header, values, errors)
+            for header, values in zip(self.headers, columns, strict=True)
+        }
+        for index in ragged_rows:
+            errors[index] = [ragged(width, len(cells[index]))]
+        uniqueid = None
+        if self.unique is not None:
+            values = clean[self.unique.header]
+            uniqueid = values if self.unique.type == "text" else [stringify(v) for v in values]
+        return CheckedChunk(
+            first=first,
+            headers=self.headers,
+            cells=cells,
+            errors=errors,
+            clean=clean,
+            numeric=clean.get("numeric", [None] * len(cells)),
+            user=clean.get("user"),
+            uniqueid=uniqueid,
+            ragged=ragged_rows,
+        )
+
+    def column(self, header: str, values: Sequence, errors: dict[int, list[Error]]) -> list:
+        """The clean values of one column; adds each rejected value's error to its row."""
+        cleaner = self.cleaners[header]
+        if not set(map(type, values)) <= NONE_OR_TEXT:  # JSON numbers, objects, booleans
+            out = list(map(cleaner, values))
+            for index, value in enumerate(out):
+                if type(value) is Rejection:
+                    errors.setdefault(index, []).append(value.error)
+                    out[index] = None
+            return out
+        memo = {value: cleaner(value) for value in set(values)}
+        bad = {value for value, result in memo.items() if type(result) is Rejection}
+        if bad:
+            for index in [index for index, value in enumerate(values) if value in bad]:
+                errors.setdefault(index, []).append(memo[values[index]].error)
+            for value in bad:
+                memo[value] = None
+        return list(map(memo.__getitem__, values))
+
+
+def stringify(value: object) -> str | None:
+    return None if value is None else str(value)
