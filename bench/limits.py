@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 
 TABLE = "contactload_contact"
+AS_TEXT = {"jsonb", "timestamp with time zone"}
 
 
 def pg_columns(connection) -> list[tuple[str, str]]:
@@ -28,11 +29,12 @@ def pg_columns(connection) -> list[tuple[str, str]]:
 
 
 def read_postgres(database_url: str) -> tuple[list[str], list[tuple]]:
-    """The stored contacts in insertion order, JSON columns as text (as the writer sends them)."""
+    """The stored contacts in insertion order, JSON and timestamp columns as text (as the
+    service's writer sends them)."""
     with psycopg.connect(database_url) as connection:
         columns = pg_columns(connection)
         select = ", ".join(
-            f'"{name}"::text' if kind == "jsonb" else f'"{name}"' for name, kind in columns
+            f'"{name}"::text' if kind in AS_TEXT else f'"{name}"' for name, kind in columns
         )
         rows = connection.execute(f'SELECT {select} FROM "{TABLE}" ORDER BY "id"').fetchall()
     return [name for name, _kind in columns], rows

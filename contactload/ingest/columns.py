@@ -27,6 +27,7 @@ class CheckedChunk:
     user: list | None  # usernames as sent; None when the upload has no user column
     uniqueid: list | None  # the unique CRM field's values as text, when it is sent
     ragged: list[int] = field(default_factory=list)
+    contacts: list[tuple] = field(default_factory=list)  # each row as written (inserts)
 
     @property
     def size(self) -> int:
@@ -49,8 +50,9 @@ class ColumnChecker:
     """The per-row rules of an insert, for chunks of rows given as cells in
     ``headers`` order (CSV lines; JSON objects read in header order)."""
 
-    def __init__(self, rules: CampaignRules, headers: Sequence[str]):
+    def __init__(self, rules: CampaignRules, headers: Sequence[str], text_only: bool = False):
         self.cleaners = Cleaners(rules)
+        self.text_only = text_only  # every value is text or None (CSV): no need to look
         self.headers = tuple(headers)
         unique = rules.unique_field
         self.unique = unique if unique is not None and unique.header in self.headers else None
@@ -90,7 +92,8 @@ class ColumnChecker:
     def column(self, header: str, values: Sequence, errors: dict[int, list[Error]]) -> list:
         """The clean values of one column; adds each rejected value's error to its row."""
         cleaner = self.cleaners[header]
-        if not set(map(type, values)) <= NONE_OR_TEXT:  # JSON numbers, objects, booleans
+        if not self.text_only and not set(map(type, values)) <= NONE_OR_TEXT:
+            # JSON numbers, objects and booleans: not all hashable, and True == 1
             out = list(map(cleaner, values))
             for index, value in enumerate(out):
                 if type(value) is Rejection:

@@ -25,46 +25,53 @@ class Checked:
     size: int
     rejected: list[CheckedRow]
     contacts: list[tuple]
+    accepted: tuple[set, set] = (set(), set())  # numbers and unique values it stores
 
 
 class InsertPlan:
     outcome = "inserted"
+    looks_ahead = True  # ``check`` may run before the chunk before it is committed
 
     def __init__(self, ctx: lookups.JobContext, job: UploadJob):
         self.ctx, self.job = ctx, job
-        self.checker = ColumnChecker(ctx.rules, job.headers)
+        self.checker = ColumnChecker(
+            ctx.rules, job.headers, text_only=job.source == UploadJob.Source.CSV
+        )
         self.crm_template, self.crm_headers = crm_template(ctx, job.headers)
 
     def prepare(self, first_row: int, data: bytes) -> CheckedChunk:
+        """The per-row rules, and every row's contact as it would be written (pure)."""
         cells = payload.as_cells(self.job, payload.unpack(data))
-        return self.checker.check(cells, first_row)
+        chunk = self.checker.check(cells, first_row)
+        chunk.contacts = self.contact_tuples(chunk)
+        return chunk
 
-    def check(self, chunk: CheckedChunk) -> Checked:
-        errors = lookups.check_columns(self.ctx, chunk)
-        return Checked(chunk.size, chunk.rejected(errors), self.contact_tuples(chunk, errors))
+    def check(self, chunk: CheckedChunk, earlier: Checked | None = None) -> Checked:
+        """The chunk's lookups; ``earlier``, when given, is the chunk before it, which
+        counts as stored by this upload though it may not be committed yet."""
+        errors = lookups.check_columns(self.ctx, chunk, earlier.accepted if earlier else None)
+        good = [i not in errors for i in range(chunk.size)]
+        numbers = set(compress(chunk.numeric, good))
+        ids = set() if chunk.uniqueid is None else set(compress(chunk.uniqueid, good))
+        ids.discard(None)
+        contacts = list(compress(chunk.contacts, good)) if errors else chunk.contacts
+        return Checked(chunk.size, chunk.rejected(errors), contacts, (numbers, ids))
 
     def write(self, checked: Checked) -> None:
         writers.insert_contacts(checked.contacts)
 
-    def contact_tuples(self, chunk: CheckedChunk, errors: dict) -> list[tuple]:
-        """The good rows as tuples in ``writers.CONTACT_COLUMNS`` order, built column by
-        column (JSON columns as text)."""
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
+    def contact_tuples(self, chunk: CheckedChunk) -> list[tuple]:
+        """Each row's contact as a tuple in ``writers.CONTACT_COLUMNS`` order, built
+        column by column, JSON columns as text (a rejected row's is never written)."""
+        # as text: the database reads it as fast, and the client needs not format it per row
+        now = str(connection.ops.adapt_datetimefield_value(timezone.now()))
         ctx = self.ctx
-        good = [index not in errors for index in range(chunk.size)] if errors else None
-
-        def column(values):
-            if values is None:
-                return None
-            return list(compress(values, good)) if good is not None else values
 
         def sent(header: str, absent=None):
-            values = column(chunk.clean.get(header))
+            values = chunk.clean.get(header)
             return repeat(absent) if values is None else values
 
-        numeric = column(chunk.numeric)
-        users = column(chunk.user)
-        alt = column(chunk.clean.get("alt_numeric"))
+        numeric, users, alt = chunk.numeric, chunk.user, chunk.clean.get("alt_numeric")
         return list(
             zip(
                 repeat(ctx.rules.id),
@@ -76,10 +83,12 @@ class InsertPlan:
                 sent("last_name"),
                 sent("email"),
                 sent("priority"),
-                repeat("{}") if alt is None else [orjson.dumps(a).decode() for a in alt],
+                repeat("{}")
+                if alt is None
+                else [orjson.dumps(a).decode() if a else "{}" for a in alt],
                 repeat(CONTACT_STATUS),
-                repeat(None) if chunk.uniqueid is None else column(chunk.uniqueid),
-                self.crm_json([column(chunk.clean[header]) for header in self.crm_headers]),
+                repeat(None) if chunk.uniqueid is None else chunk.uniqueid,
+                self.crm_json([chunk.clean[header] for header in self.crm_headers]),
                 repeat(now),
                 repeat(now),
             )
@@ -89,7 +98,7 @@ class InsertPlan:
         """``customer_raw_data`` of each row as JSON text: every value encoded by orjson
         once per distinct value, set into the campaign's fixed object layout."""
         if not columns:
-            return repeat(self.crm_template)
+            return repeat(self.crm_template % ())
         encoded = []
         for values in columns:
             memo = {value: orjson.dumps(value).decode() for value in set(values)}

@@ -82,10 +82,14 @@ def repeated(values: list) -> set:
     return {value for value, count in Counter(values).items() if count > 1 and value is not None}
 
 
-def check_columns(ctx: JobContext, chunk: CheckedChunk) -> dict[int, list[Error]]:
+def check_columns(
+    ctx: JobContext, chunk: CheckedChunk, earlier: tuple[set, set] | None = None
+) -> dict[int, list[Error]]:
     """Every row's errors: those of the per-row rules, then the users, DNC lists and
-    duplicates (each one query for the chunk). Only rows whose number or unique value is in some
-    finding (or repeats within the chunk) are visited one by one, in upload order."""
+    duplicates (each one query for the chunk); ``earlier`` holds the numbers and unique
+    values the chunk before stores, when it may not be committed yet. Only rows whose
+    number or unique value is in some finding (or repeats within the chunk) are visited
+    one by one, in upload order."""
     rules = ctx.rules
     errors = {index: list(found) for index, found in chunk.errors.items()}
     if chunk.user is not None:
@@ -99,6 +103,8 @@ def check_columns(ctx: JobContext, chunk: CheckedChunk) -> dict[int, list[Error]
     numbers.discard(None)
     blocked_global, blocked_here = blocked_numbers(rules.id, numbers)
     numbers_mine, numbers_others = existing(ctx, "numeric", numbers)
+    earlier_numbers, earlier_ids = earlier or (set(), set())  # stored, maybe not committed
+    numbers_mine |= numbers & earlier_numbers
     number_hits = blocked_global | blocked_here | numbers_mine | repeated(numeric)
     if rules.rejects_duplicates:
         number_hits |= numbers_others
@@ -108,6 +114,7 @@ def check_columns(ctx: JobContext, chunk: CheckedChunk) -> dict[int, list[Error]
         ids = set(uniqueid)
         ids.discard(None)
         ids_mine, ids_others = existing(ctx, "uniqueid", ids)
+        ids_mine |= ids & earlier_ids
         id_hits = ids_mine | ids_others | repeated(uniqueid)
     if not number_hits and not id_hits:
         return errors

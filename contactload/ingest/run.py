@@ -10,7 +10,6 @@ import secrets
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from django.conf import settings
@@ -20,11 +19,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contactload import metrics
-from contactload.ingest import callbacks, lookups, payload, writers
+from contactload.ingest import callbacks, lookups, pipeline, writers
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.insert import InsertPlan
 from contactload.ingest.update import UpdatePlan
-from contactload.models import RowResult, UploadJob
+from contactload.models import UploadJob
 
 logger = logging.getLogger("contactload.worker")
 
@@ -127,18 +126,9 @@ def process(job: UploadJob) -> None:
         rules=rules, phonebook_id=job.phonebook_id, agents=lookups.campaign_agents(rules.id)
     )
     plan = UpdatePlan(ctx, job) if job.action == UploadJob.Action.UPDATE else InsertPlan(ctx, job)
-    # The per-row rules of chunk k+1 run in a thread (pure Python, no database) while
-    # chunk k is looked up, written and committed here: the worker and the database
-    # work at the same time. Lookups and commits stay in upload order.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"check-{job.pk}") as checks:
-        ahead = None
-        for first_row, data in payload.stored_chunks(job, job.processed):
-            upcoming = checks.submit(plan.prepare, first_row, data)
-            if ahead is not None:
-                commit_chunk(job, plan, ahead.result())
-            ahead = upcoming
-        if ahead is not None:
-            commit_chunk(job, plan, ahead.result())
+    pipeline.run_chunks(
+        job, plan, lambda prepared, checked: commit_chunk(job, plan, prepared, checked)
+    )
     finished = UploadJob.objects.filter(
         pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token
     ).update(
@@ -180,14 +170,17 @@ def job_event(job: UploadJob, event: str, level: int, outcome: str = "") -> None
     )
 
 
-def commit_chunk(job: UploadJob, plan, prepared) -> None:
-    """Check ``prepared`` against the database, write it and record its outcome, in one
-    transaction; the chunk is checked again when its write lost a race."""
+def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> bool:
+    """Write ``prepared`` (checked against the database here unless ``checked`` is
+    given) and record its outcome, in one transaction; the chunk is checked again when
+    its write lost a race. Returns whether it was."""
     started = time.monotonic()
     offset = prepared.first
+    raced = False
     with transaction.atomic():
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            checked = plan.check(prepared)
+            if checked is None:
+                checked = plan.check(prepared)
             try:
                 with transaction.atomic():
                     plan.write(checked)
@@ -196,12 +189,13 @@ def commit_chunk(job: UploadJob, plan, prepared) -> None:
                 if attempt == WRITE_ATTEMPTS or not writers.lost_race(exc):
                     raise
                 logger.info("job %s: chunk at %d lost a race; checking again", job.pk, offset)
+                checked, raced = None, True
         rejected = checked.rejected
         order = {header: position for position, header in enumerate(job.headers)}
         for row in rejected:  # report a row's messages in the order of its columns
             row.errors.sort(key=lambda error: order.get(error[0], len(order)))
-        RowResult.objects.bulk_create(
-            RowResult(job_id=job.pk, row=row.row, data=storable(row.raw), errors=row.errors)
+        writers.insert_row_results(
+            (job.pk, row.row, storable(row.raw), orjson.dumps(row.errors).decode())
             for row in rejected
         )
         done = checked.size - len(rejected)
@@ -235,11 +229,12 @@ def commit_chunk(job: UploadJob, plan, prepared) -> None:
             "duration_s": round(seconds, 3),
         },
     )
+    return raced
 
 
-def storable(raw: dict) -> dict:
-    """The row as sent, fit for a JSON column: NUL (which PostgreSQL's jsonb refuses)
-    replaced, and values cut at STORED_CHARS with a note of their length."""
+def storable(raw: dict) -> str:
+    """The row as sent, as JSON text fit for a JSON column: NUL (which PostgreSQL's
+    jsonb refuses) replaced, and values cut at STORED_CHARS with a note of their length."""
     cut = {}
     for header, value in raw.items():
         text = value if isinstance(value, str) else None
@@ -248,7 +243,4 @@ def storable(raw: dict) -> dict:
         if text is not None and len(text) > STORED_CHARS:
             value = f"{text[:STORED_CHARS]}… ({len(text)} characters)"
         cut[header] = value
-    dumped = orjson.dumps(cut)
-    if b"\\u0000" in dumped:
-        return orjson.loads(dumped.replace(b"\\u0000", b"\\ufffd"))
-    return cut
+    return orjson.dumps(cut).decode().replace("\\u0000", "\\ufffd")

