@@ -113,6 +113,9 @@ def test_the_column_check_of_a_chunk_agrees_with_the_row_check(chunk):
                     assert by_columns.clean[rule.header][index] == row.crm[rule.section][rule.name]
             if RULES.unique_field.header in headers:
                 assert by_columns.uniqueid[index] == row.uniqueid
+    if all(value is None or isinstance(value, str) for row in cells for value in row):
+        as_csv = ColumnChecker(RULES, headers, text_only=True).check(cells, first=10)
+        assert (as_csv.errors, as_csv.clean) == (by_columns.errors, by_columns.clean)
     rejected = by_columns.rejected(by_columns.errors)
     assert [(row.row, dict(row.raw)) for row in rejected] == [
         (11 + index, raw) for index, raw in enumerate(chunk) if by_columns.errors.get(index)
