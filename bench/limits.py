@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psycopg
 
+from contactload.settings import SQLITE_PRAGMAS
+
 TABLE = "contactload_contact"
 AS_TEXT = {"jsonb", "timestamp with time zone"}
 
@@ -92,10 +94,9 @@ def save_rows(path: Path, columns: list[str], rows: list[tuple]) -> None:
 
 
 def sqlite_connect(path: Path) -> sqlite3.Connection:
-    """A connection with the service's settings (WAL, synchronous=NORMAL)."""
+    """A connection with the service's settings (``contactload/settings.py``)."""
     connection = sqlite3.connect(path, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.executescript(SQLITE_PRAGMAS)
     return connection
 
 

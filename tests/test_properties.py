@@ -4,14 +4,17 @@ ends with exactly one outcome."""
 
 import io
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contactload.errors import UploadError
-from contactload.ingest import envelope
+from contactload.ingest import envelope, writers
 from contactload.ingest.campaign import CampaignRules, FieldRule
 from contactload.ingest.columns import ColumnChecker
+from contactload.ingest.insert import InsertPlan
+from contactload.ingest.lookups import JobContext
 from contactload.ingest.rows import RowChecker
 from contactload.ingest.submit import csv_records
 from contactload.models import Contact, RowResult, UploadJob
@@ -28,6 +31,7 @@ RULES = CampaignRules(
         FieldRule("c:f", "c", "f", "float", None, (), False),
         FieldRule("c:d", "c", "d", "date", None, (), False),
         FieldRule("c:t", "c", "t", "datetime", None, (), False),
+        FieldRule("d:x", "d", "x", "text", None, (), False),  # sections interleave
         FieldRule("c:h", "c", "h", "time", None, (), False),
         FieldRule("c:e", "c", "e", "email", None, (), False),
         FieldRule("c:p", "c", "p", "phone", None, (), False),
@@ -113,6 +117,16 @@ def test_the_column_check_of_a_chunk_agrees_with_the_row_check(chunk):
                     assert by_columns.clean[rule.header][index] == row.crm[rule.section][rule.name]
             if RULES.unique_field.header in headers:
                 assert by_columns.uniqueid[index] == row.uniqueid
+    plan = InsertPlan(
+        JobContext(rules=RULES, phonebook_id=1, agents={}),
+        UploadJob(headers=headers, source=UploadJob.Source.JSON),
+    )
+    stored = plan.contact_tuples(by_columns)
+    crm_column = writers.CONTACT_COLUMNS.index("customer_raw_data")
+    for index, raw in enumerate(chunk):
+        row = row_checker.check(raw, row=11 + index)
+        if row.ok:
+            assert orjson.loads(stored[index][crm_column]) == row.crm
     if all(value is None or isinstance(value, str) for row in cells for value in row):
         as_csv = ColumnChecker(RULES, headers, text_only=True).check(cells, first=10)
         assert (as_csv.errors, as_csv.clean) == (by_columns.errors, by_columns.clean)

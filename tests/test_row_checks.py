@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from contactload.models import Campaign, Contact, DncEntry, RowResult, UploadJob
+from contactload.models import Campaign, Contact, CrmField, DncEntry, RowResult, UploadJob
 from tests.conftest import make_user
 
 GOOD = {
@@ -66,6 +66,35 @@ def test_a_good_row_is_stored_as_the_contract_says(process, agents, campaign):
         },
         "contact": {"office_email": "asha@work.example", "office_phone": "+912223456789"},
     }
+
+
+def test_crm_values_land_in_their_own_fields_when_sections_interleave(process, campaign):
+    # customer_info's fields come first and last in display order, with others between
+    CrmField.objects.create(
+        campaign=campaign, section="customer_info", name="branch", type="text", position=99
+    )
+    rows = [
+        {
+            "numeric": f"987654321{k}",
+            "customer_info:branch": f"Pune {k}",
+            "customer_info:name": f"Name {k}",
+            "loan:amount": str(k),
+            "contact:office_email": f"o{k}@work.example",
+        }
+        for k in range(2)
+    ]
+    body = process({"campaign": "Sales", "bulk_data": rows})
+    assert (body["inserted"], body["rejected"]) == (2, 0)
+    for k in range(2):
+        data = Contact.objects.get(numeric=f"+91987654321{k}").customer_raw_data
+        assert data["customer_info"] == {
+            "customer_id": None,
+            "name": f"Name {k}",
+            "dob": None,
+            "branch": f"Pune {k}",
+        }
+        assert data["loan"]["amount"] == k
+        assert data["contact"] == {"office_email": f"o{k}@work.example", "office_phone": None}
 
 
 def test_absent_and_blank_crm_fields_are_stored_as_null(process, campaign):

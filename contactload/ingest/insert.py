@@ -3,7 +3,7 @@ pure, so it can run in a thread ahead of the writes), then the chunk's lookups
 (``check``), then one write of every good row. ``write`` raises IntegrityError when
 a concurrent job stored one of the numbers first; the caller checks the chunk again."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress, repeat
 
 import orjson
@@ -25,7 +25,8 @@ class Checked:
     size: int
     rejected: list[CheckedRow]
     contacts: list[tuple]
-    accepted: tuple[set, set] = (set(), set())  # numbers and unique values it stores
+    # the numbers and unique values it stores (inserts)
+    accepted: tuple[set, set] = field(default_factory=lambda: (set(), set()))
 
 
 class InsertPlan:
@@ -101,6 +102,9 @@ class InsertPlan:
             return repeat(self.crm_template % ())
         encoded = []
         for values in columns:
+            if any(type(value) is float for value in values):  # 0.0 == -0.0: no memo
+                encoded.append([orjson.dumps(value).decode() for value in values])
+                continue
             memo = {value: orjson.dumps(value).decode() for value in set(values)}
             encoded.append(map(memo.__getitem__, values))
         template = self.crm_template
@@ -109,20 +113,21 @@ class InsertPlan:
 
 def crm_template(ctx: lookups.JobContext, headers) -> tuple[str, list[str]]:
     """The layout of ``customer_raw_data`` (``{section: {name: value}}`` for every CRM
-    field of the campaign, in order) as a %-template with one slot per CRM header the
-    upload sends (in that order), and those headers; fields not sent are null."""
-    sections: dict[str, list[str]] = {}
-    slots = []
-    sent = set(headers)
+    field of the campaign, sections in the order they first appear) as a %-template
+    with one slot per CRM header the upload sends, and those headers in slot order;
+    fields not sent are null."""
+    sections: dict[str, list] = {}
     for rule in ctx.rules.fields:
-        key = orjson.dumps(rule.name).decode().replace("%", "%%")
-        if rule.header in sent:
-            sections.setdefault(rule.section, []).append(f"{key}:%s")
-            slots.append(rule.header)
-        else:
-            sections.setdefault(rule.section, []).append(f"{key}:null")
-    body = ",".join(
-        orjson.dumps(section).decode().replace("%", "%%") + ":{" + ",".join(fields) + "}"
-        for section, fields in sections.items()
-    )
-    return "{" + body + "}", slots
+        sections.setdefault(rule.section, []).append(rule)
+    sent, slots, parts = set(headers), [], []
+    for section, rules in sections.items():
+        fields = []
+        for rule in rules:
+            key = orjson.dumps(rule.name).decode().replace("%", "%%")
+            fields.append(f"{key}:%s" if rule.header in sent else f"{key}:null")
+            if rule.header in sent:
+                slots.append(rule.header)
+        parts.append(
+            orjson.dumps(section).decode().replace("%", "%%") + ":{" + ",".join(fields) + "}"
+        )
+    return "{" + ",".join(parts) + "}", slots
