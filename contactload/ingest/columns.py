@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from contactload.ingest.campaign import CampaignRules
-from contactload.ingest.payload import RaggedRow
+from contactload.ingest.payload import row_dict
 from contactload.ingest.rows import CheckedRow, Cleaners, Error, Rejection, ragged
 
 NONE_OR_TEXT = {str, type(None)}
@@ -26,7 +26,6 @@ class CheckedChunk:
     numeric: list  # canonical numbers (None where blank or rejected)
     user: list | None  # usernames as sent; None when the upload has no user column
     uniqueid: list | None  # the unique CRM field's values as text, when it is sent
-    ragged: list[int] = field(default_factory=list)
     contacts: list[tuple] = field(default_factory=list)  # each row as written (inserts)
 
     @property
@@ -35,15 +34,15 @@ class CheckedChunk:
 
     def rejected(self, errors: dict[int, list[Error]]) -> list[CheckedRow]:
         """The rows ``errors`` names, as sent, in upload order."""
-        rows = []
-        for index in sorted(errors):
-            cells = self.cells[index]
-            if len(cells) == len(self.headers):
-                raw = dict(zip(self.headers, cells, strict=True))
-            else:
-                raw = RaggedRow(list(self.headers), list(cells))
-            rows.append(CheckedRow(row=self.first + index + 1, raw=raw, errors=errors[index]))
-        return rows
+        headers = list(self.headers)
+        return [
+            CheckedRow(
+                row=self.first + index + 1,
+                raw=row_dict(headers, self.cells[index]),
+                errors=errors[index],
+            )
+            for index in sorted(errors)
+        ]
 
 
 class ColumnChecker:
@@ -86,7 +85,6 @@ class ColumnChecker:
             numeric=clean.get("numeric", [None] * len(cells)),
             user=clean.get("user"),
             uniqueid=uniqueid,
-            ragged=ragged_rows,
         )
 
     def column(self, header: str, values: Sequence, errors: dict[int, list[Error]]) -> list:

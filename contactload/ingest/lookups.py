@@ -20,9 +20,23 @@ NOT_ASSIGNED = ("user", "user_not_assigned", "This user is not assigned to this 
 NOT_FOUND = ("user", "user_not_found", "This user is not present in our database")
 
 
+DNC_GLOBAL = ("numeric", "dnc_global", "This number is blocked globally")
+DNC_CAMPAIGN = ("numeric", "dnc_campaign", "This number is blocked in this campaign")
+
+
 def taken(header: str, campaign: str) -> str:
     """CONTRACT 3.1's message for a value another contact of the campaign holds."""
     return f"contact with this {header} value is already exist in {campaign} campaign"
+
+
+def in_file(header: str) -> Error:
+    """The error of a value an earlier row of the upload already holds."""
+    return (header, "duplicate_in_file", IN_FILE)
+
+
+def in_campaign(header: str, campaign: str) -> Error:
+    """The error of a value another upload's contact in the campaign already holds."""
+    return (header, "duplicate_in_campaign", taken(header, campaign))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,20 +140,18 @@ def check_columns(
         found = errors.setdefault(index, [])
         if number is not None:
             if number in blocked_global:
-                found.append(("numeric", "dnc_global", "This number is blocked globally"))
+                found.append(DNC_GLOBAL)
             if number in blocked_here:
-                found.append(("numeric", "dnc_campaign", "This number is blocked in this campaign"))
+                found.append(DNC_CAMPAIGN)
             if number in seen_numbers or number in numbers_mine:
-                found.append(("numeric", "duplicate_in_file", IN_FILE))
+                found.append(in_file("numeric"))
             elif rules.rejects_duplicates and number in numbers_others:
-                found.append(("numeric", "duplicate_in_campaign", taken("numeric", rules.name)))
+                found.append(in_campaign("numeric", rules.name))
         if value is not None:
             if value in seen_ids or value in ids_mine:
-                found.append((unique.header, "duplicate_in_file", IN_FILE))
+                found.append(in_file(unique.header))
             elif value in ids_others:
-                found.append(
-                    (unique.header, "duplicate_in_campaign", taken(unique.header, rules.name))
-                )
+                found.append(in_campaign(unique.header, rules.name))
         if found:
             continue
         del errors[index]

@@ -65,17 +65,19 @@ def stored_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, bytes]]
         yield first_row, bytes(data)
 
 
+def row_dict(headers: list[str], cells: Sequence) -> dict:
+    """A row given as cells, as header -> value (a line of the wrong width as RaggedRow)."""
+    if len(cells) == len(headers):
+        return dict(zip(headers, cells, strict=True))
+    return RaggedRow(headers, list(cells))
+
+
 def as_dicts(job: UploadJob, rows: list) -> list[dict]:
-    """Stored rows as header -> value (CSV lines of the wrong width as RaggedRow)."""
+    """Stored rows as header -> value."""
     if job.source != UploadJob.Source.CSV:
         return rows
     headers = list(job.headers)
-    return [
-        dict(zip(headers, cells, strict=True))
-        if len(cells) == len(headers)
-        else RaggedRow(headers, cells)
-        for cells in rows
-    ]
+    return [row_dict(headers, cells) for cells in rows]
 
 
 def as_cells(job: UploadJob, rows: list) -> list[Sequence]:

@@ -192,7 +192,7 @@ class Cleaners:
     (None when blank) or a Rejection: a value earns at most one error."""
 
     def __init__(self, rules: CampaignRules, reference: str = ""):
-        self.rules, self.country, self.reference = rules, rules.country, reference
+        self.country, self.reference = rules.country, reference
         self.fields = {rule.header: rule for rule in rules.fields}
         self.by_header: dict[str, Cleaner] = {}
 

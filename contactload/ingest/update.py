@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contactload.ingest import lookups, payload, writers
 from contactload.ingest.insert import Checked
-from contactload.ingest.lookups import IN_FILE, taken
+from contactload.ingest.lookups import DNC_CAMPAIGN, DNC_GLOBAL, in_campaign, in_file
 from contactload.ingest.phones import canonical
 from contactload.ingest.rows import NOT_TEXT, CheckedRow, RowChecker, crm_value, text
 from contactload.models import Contact, UploadJob
@@ -114,10 +114,10 @@ class UpdatePlan:
             found.setdefault(key(contact), []).append(contact)
         return found
 
-    def prepare(self, first_row: int, data: bytes) -> "StoredRows":
+    def prepare(self, first_row: int, data: bytes) -> StoredRows:
         return StoredRows(first_row, payload.as_dicts(self.job, payload.unpack(data)))
 
-    def check(self, prepared: "StoredRows") -> Checked:
+    def check(self, prepared: StoredRows) -> Checked:
         first = prepared.first
         rows = [self.checker.check(raw, first + i) for i, raw in enumerate(prepared.rows, start=1)]
         lookups.check_users(self.ctx, rows)
@@ -133,7 +133,7 @@ class UpdatePlan:
         for row in rows:
             ref = self.ref_value(row)
             if row.row in self.repeated_refs:
-                row.reject(self.reference, "duplicate_in_file", IN_FILE)
+                row.reject(*in_file(self.reference))
             elif ref is not None and ref not in found:
                 row.reject(
                     self.reference,
@@ -144,21 +144,21 @@ class UpdatePlan:
             ids = {contact[0] for contact in contacts}
             if self.changes_number and row.numeric is not None:
                 if row.numeric in blocked_global:
-                    row.reject("numeric", "dnc_global", "This number is blocked globally")
+                    row.reject(*DNC_GLOBAL)
                 if row.numeric in blocked_here:
-                    row.reject("numeric", "dnc_campaign", "This number is blocked in this campaign")
+                    row.reject(*DNC_CAMPAIGN)
                 if row.row in self.repeated_numbers:
-                    row.reject("numeric", "duplicate_in_file", IN_FILE)
+                    row.reject(*in_file("numeric"))
                 elif self.ctx.rules.rejects_duplicates and (
                     numbers_taken.get(row.numeric, ids) - ids or len(ids) > 1
                 ):
-                    row.reject("numeric", "duplicate_in_campaign", taken("numeric", campaign))
+                    row.reject(*in_campaign("numeric", campaign))
             if self.changes_unique and row.uniqueid is not None:
                 header = self.unique.header
                 if row.row in self.repeated_uniques:
-                    row.reject(header, "duplicate_in_file", IN_FILE)
+                    row.reject(*in_file(header))
                 elif ids_taken.get(row.uniqueid, ids) - ids or len(ids) > 1:
-                    row.reject(header, "duplicate_in_campaign", taken(header, campaign))
+                    row.reject(*in_campaign(header, campaign))
             if row.ok:
                 pending += [self.changed(row, contact) for contact in contacts]
         return Checked(len(rows), [row for row in rows if not row.ok], pending)
