@@ -3,7 +3,6 @@ tasks; beside it a thread keeps the worker's liveness row fresh and recovers job
 of dead workers, and a lost database connection makes the worker wait and
 reconnect instead of exiting."""
 
-import contextlib
 import logging
 import threading
 import time
@@ -66,19 +65,25 @@ class Command(BaseCommand):
             excluded_queue_names=[],
         )
         worker.configure_signals()
-        recover_quietly(worker.worker_id)
         stop = threading.Event()
-        if not batch:
-            beats = threading.Thread(
-                target=keep_recovering, args=(stop, worker.worker_id), daemon=True
-            )
-            beats.start()
-        try:
+        beats = threading.Thread(target=keep_recovering, args=(stop, worker.worker_id), daemon=True)
+        try:  # a stop signal may come as soon as the first beat is visible
+            recover_quietly(worker.worker_id)
+            if not batch:
+                beats.start()
             self.run_until_done(worker)
         finally:
             stop.set()
-            with contextlib.suppress(DatabaseError):  # else its beat simply goes stale
+            if beats.is_alive():
+                # A beat in flight would write the row again after it is removed.
+                beats.join(timeout=10)
+            # A stop signal can land anywhere, even between a transaction's BEGIN and
+            # its bookkeeping: remove the row on a fresh connection.
+            connections.close_all()
+            try:
                 liveness.gone(worker.worker_id)
+            except DatabaseError:  # its beat then simply goes stale
+                logger.warning("could not remove this worker's liveness row", exc_info=True)
 
     def run_until_done(self, worker: Worker) -> None:
         pause = 1.0
