@@ -6,6 +6,8 @@ database, so a chunk is checked in a thread while the one before it is written."
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import is_
 
 from contactload.ingest.campaign import CampaignRules
 from contactload.ingest.payload import row_dict
@@ -51,6 +53,7 @@ class ColumnChecker:
 
     def __init__(self, rules: CampaignRules, headers: Sequence[str], text_only: bool = False):
         self.cleaners = Cleaners(rules)
+        self.bulks = {header: self.cleaners.bulk(header) for header in headers}
         self.text_only = text_only  # every value is text or None (CSV): no need to look
         self.headers = tuple(headers)
         unique = rules.unique_field
@@ -98,14 +101,35 @@ class ColumnChecker:
                     errors.setdefault(index, []).append(value.error)
                     out[index] = None
             return out
-        memo = {value: cleaner(value) for value in set(values)}
-        bad = {value for value, result in memo.items() if type(result) is Rejection}
-        if bad:
-            for index in [index for index, value in enumerate(values) if value in bad]:
-                errors.setdefault(index, []).append(memo[values[index]].error)
-            for value in bad:
-                memo[value] = None
-        return list(map(memo.__getitem__, values))
+        distinct = set(values)
+        bulk = self.bulks.get(header) if 2 * len(distinct) > len(values) else None
+        if bulk is None:
+            return memoized(cleaner, values, distinct, errors)
+        # mostly distinct values: a shortcut settles the plain ones, the cleaner the rest
+        # (a blank among them included: None is a blank line's)
+        out = bulk([value or "" for value in values] if None in distinct else values)
+        if None in out:
+            undecided = list(compress(range(len(values)), map(is_, out, repeat(None))))
+            memo = {values[index]: cleaner(values[index]) for index in undecided}
+            for index in undecided:
+                result = memo[values[index]]
+                if type(result) is Rejection:
+                    errors.setdefault(index, []).append(result.error)
+                    result = None
+                out[index] = result
+        return out
+
+
+def memoized(cleaner, values: Sequence, distinct: set, errors: dict[int, list[Error]]) -> list:
+    """The clean values of a column, its cleaner run once per distinct value."""
+    memo = {value: cleaner(value) for value in distinct}
+    bad = {value for value, result in memo.items() if type(result) is Rejection}
+    if bad:
+        for index in [index for index, value in enumerate(values) if value in bad]:
+            errors.setdefault(index, []).append(memo[values[index]].error)
+        for value in bad:
+            memo[value] = None
+    return list(map(memo.__getitem__, values))
 
 
 def stringify(value: object) -> str | None:

@@ -7,6 +7,7 @@ and international spellings with a regex match or two, asking the library when u
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -46,6 +47,15 @@ def canonical(raw: str, country: str) -> str | None:
         if found is not None:
             return found
     return _parse(cleaned, country)
+
+
+def plain_spellings(country: str) -> Callable[[str], str | None] | None:
+    """For the country, a function that gives a value's E.164 form when the value is
+    already a plain spelling (ASCII digits, an optional leading '+', no separators) that
+    the country's shortcuts settle, and None otherwise (then ask ``canonical``); None
+    when the country has no shortcuts. The caller makes sure values are ASCII."""
+    plan = _plan(country)
+    return None if plan is None else plan.resolve
 
 
 def canonical_slow(raw: str, country: str) -> str | None:
@@ -99,7 +109,7 @@ class _Plan:
 
     def resolve(self, cleaned: str) -> str | None:
         length = len(cleaned)
-        if cleaned[0] == "+":
+        if cleaned.startswith("+"):
             pattern = self.plus.get(length)
             return cleaned if pattern and pattern.fullmatch(cleaned) else None
         pattern = self.national.get(length)

@@ -13,11 +13,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, validate_email
 
 from contactload.ingest.campaign import STANDARD_HEADERS, CampaignRules, FieldRule
-from contactload.ingest.phones import canonical
+from contactload.ingest.phones import canonical, plain_spellings
 
 WHOLE = re.compile(r"[+-]?\d+")
 DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)  # a CRM integer (JSON has no wider integer to store it in)
 MAX_ALT_NUMBERS = 3
 # No value is stored longer than this, whatever its field's size (a CRM field without
 # a size would otherwise take a 10 MB value into every contact).
@@ -121,7 +122,7 @@ def crm_value(rule: FieldRule, value: str, country: str) -> tuple[object, Error 
         return None, (rule.header, "too_long", f"Expected length is {rule.size}")
     kind, clean = rule.type, value
     if kind == "integer":
-        clean = int(value) if WHOLE.fullmatch(value) else None
+        clean = whole(value) if WHOLE.fullmatch(value) else None
     elif kind == "float":
         clean = float(value) if DECIMAL.fullmatch(value) else None
         if clean is not None and not math.isfinite(clean):
@@ -183,6 +184,7 @@ class Rejection:
 
 
 Cleaner = Callable[[object], object]  # a value as sent -> its stored form, or a Rejection
+Bulk = Callable[[list[str]], list]  # values -> clean values, None where a cleaner must decide
 
 
 class Cleaners:
@@ -230,6 +232,30 @@ class Cleaners:
 
         return clean
 
+    def bulk(self, header: str) -> Bulk | None:
+        """A shortcut for a column of text values (no None), for the kinds of values that
+        are mostly distinct (numbers, emails, whole numbers, decimals, text): a function
+        giving each value's clean form where a plain spelling settles it, and None where
+        the value's cleaner must decide (a blank, an unusual spelling, anything wrong).
+        Its answers are the cleaner's; None for a header without a shortcut."""
+        rule = self.fields.get(header)
+        kind = "phone" if header == "numeric" else rule.type if rule is not None else header
+        size = MAX_VALUE_CHARS if rule is None or rule.size is None else rule.size
+        if kind == "phone":
+            resolve = plain_spellings(self.country)
+            if resolve is None:
+                return None
+            return functools.partial(bulk_phones, resolve, min(size, MAX_VALUE_CHARS))
+        if kind == "email":
+            return functools.partial(bulk_emails, min(size, 254))
+        if kind == "integer" and rule is not None:
+            return functools.partial(bulk_matches, WHOLE, min(size, MAX_VALUE_CHARS), whole)
+        if kind == "float" and rule is not None:
+            return functools.partial(bulk_matches, DECIMAL, min(size, MAX_VALUE_CHARS), finite)
+        if kind == "text" and rule is not None:
+            return functools.partial(bulk_text, min(size, MAX_VALUE_CHARS))
+        return None
+
     def numeric(self, value: str | None) -> object:
         if value is None:
             return Rejection("numeric", "required", "Enter Number")
@@ -258,8 +284,9 @@ class Cleaners:
     def priority(value: str | None) -> object:
         if value is None:
             return None
-        if WHOLE.fullmatch(value) and INT32[0] <= int(value) <= INT32[1]:
-            return int(value)
+        number = whole(value, INT32) if WHOLE.fullmatch(value) else None
+        if number is not None:
+            return number
         return Rejection("priority", "invalid_priority", "Enter Valid priority")
 
     def alt_numeric(self, value: str | None) -> object:
@@ -273,6 +300,64 @@ class Cleaners:
             return None
         clean, error = crm_value(rule, value, self.country)
         return Rejection(*error) if error else clean
+
+
+def bulk_phones(resolve: Callable[[str], str | None], size: int, values: list[str]) -> list:
+    if not "".join(values).isascii():  # the shortcuts' patterns would take other digits
+        return [None] * len(values)
+    found = list(map(resolve, values))
+    if max(map(len, values), default=0) > size:  # (a plain spelling is at most 16 characters)
+        return [
+            None if len(value) > size else number
+            for value, number in zip(values, found, strict=True)
+        ]
+    return found
+
+
+def bulk_matches(pattern: re.Pattern, size: int, convert, values: list[str]) -> list:
+    """Values that fullmatch ``pattern`` (none of them blank, padded or holding NUL: the
+    patterns take none of that) and are at most ``size`` long, converted."""
+    matches = map(pattern.fullmatch, values)
+    if max(map(len, values), default=0) <= size:
+        kept = [value if match else None for value, match in zip(values, matches, strict=True)]
+    else:
+        kept = [
+            value if match and len(value) <= size else None
+            for value, match in zip(values, matches, strict=True)
+        ]
+    if convert is None:
+        return kept
+    return [None if value is None else convert(value) for value in kept]
+
+
+def bulk_emails(size: int, values: list[str]) -> list:
+    if not "".join(values).isascii():  # the host pattern takes spaces str.strip would cut
+        return [None] * len(values)
+    return bulk_matches(PLAIN_EMAIL, size, None, values)
+
+
+def whole(value: str, bounds: tuple[int, int] = INT64) -> int | None:
+    """A whole number's value within ``bounds`` (else None); long digit strings are not
+    even converted (``int`` refuses more than 4,300 digits)."""
+    if len(value) > 20:
+        return None
+    number = int(value)
+    return number if bounds[0] <= number <= bounds[1] else None
+
+
+def finite(value: str) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def bulk_text(size: int, values: list[str]) -> list:
+    """Text as the cleaner keeps it: stripped; blanks, NUL and long values left to it."""
+    if "\x00" in "".join(values):
+        return [None] * len(values)
+    stripped = list(map(str.strip, values))
+    if max(map(len, stripped), default=0) <= size:
+        return [value or None for value in stripped]
+    return [value if value and len(value) <= size else None for value in stripped]
 
 
 class RowChecker:
