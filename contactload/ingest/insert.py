@@ -13,6 +13,7 @@ from django.utils import timezone
 from contactload.ingest import lookups, payload, writers
 from contactload.ingest.columns import CheckedChunk, ColumnChecker
 from contactload.ingest.rows import CheckedRow
+from contactload.ingest.seen import Seen
 from contactload.models import UploadJob
 
 CONTACT_STATUS = "NotDialed"
@@ -39,6 +40,11 @@ class InsertPlan:
             ctx.rules, job.headers, text_only=job.source == UploadJob.Source.CSV
         )
         self.crm_template, self.crm_headers = crm_template(ctx, job.headers)
+        # A run from the first row knows every value it stores, and then looks up only
+        # the values that may clash (``lookups.suspects``) while no chunk meets another
+        # upload's contacts; a resumed run cannot know what the runs before it stored.
+        self.seen = Seen() if job.processed == 0 else None
+        self.trusting = self.seen is not None
 
     def prepare(self, first_row: int, data: bytes) -> CheckedChunk:
         """The per-row rules, and every row's contact as it would be written (pure)."""
@@ -50,7 +56,12 @@ class InsertPlan:
     def check(self, chunk: CheckedChunk, earlier: Checked | None = None) -> Checked:
         """The chunk's lookups; ``earlier``, when given, is the chunk before it, which
         counts as stored by this upload though it may not be committed yet."""
-        errors = lookups.check_columns(self.ctx, chunk, earlier.accepted if earlier else None)
+        seen = self.seen if self.trusting else None
+        errors, elsewhere = lookups.check_columns(
+            self.ctx, chunk, earlier.accepted if earlier else None, seen
+        )
+        # Values of other uploads about: look every value up until a chunk meets none.
+        self.trusting = self.seen is not None and not elsewhere
         good = [i not in errors for i in range(chunk.size)]
         numbers = set(compress(chunk.numeric, good))
         ids = set() if chunk.uniqueid is None else set(compress(chunk.uniqueid, good))
@@ -60,6 +71,14 @@ class InsertPlan:
 
     def write(self, checked: Checked) -> None:
         writers.insert_contacts(checked.contacts)
+
+    def lost_race(self) -> None:
+        """The write met a value stored elsewhere: the chunk is checked again in full."""
+        self.trusting = False
+
+    def committed(self, checked: Checked) -> None:
+        if self.seen is not None:
+            self.seen.add(*checked.accepted)
 
     def contact_tuples(self, chunk: CheckedChunk) -> list[tuple]:
         """Each row's contact as a tuple in ``writers.CONTACT_COLUMNS`` order, built

@@ -5,6 +5,7 @@ accepted (earlier chunks are in the database under this job's phonebook)."""
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import compress, count
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -13,6 +14,7 @@ from contactload.ingest import writers
 from contactload.ingest.campaign import CampaignRules
 from contactload.ingest.columns import CheckedChunk
 from contactload.ingest.rows import CheckedRow, Error
+from contactload.ingest.seen import Seen
 from contactload.models import Membership, Role
 
 IN_FILE = "This row is duplicated in file"
@@ -97,13 +99,21 @@ def repeated(values: list) -> set:
 
 
 def check_columns(
-    ctx: JobContext, chunk: CheckedChunk, earlier: tuple[set, set] | None = None
-) -> dict[int, list[Error]]:
+    ctx: JobContext,
+    chunk: CheckedChunk,
+    earlier: tuple[set, set] | None = None,
+    seen: Seen | None = None,
+) -> tuple[dict[int, list[Error]], bool]:
     """Every row's errors: those of the per-row rules, then the users, DNC lists and
     duplicates (each one query for the chunk); ``earlier`` holds the numbers and unique
     values the chunk before stores, when it may not be committed yet. Only rows whose
     number or unique value is in some finding (or repeats within the chunk) are visited
-    one by one, in upload order."""
+    one by one, in upload order.
+
+    With ``seen`` (what this run stored before), only the numbers and unique values of
+    rows that are rejected anyway or may clash are looked up (``suspects``); the others
+    count as new, and the unique indexes object when the chunk is written if one is not.
+    Also returns whether a value was found held by another upload."""
     rules = ctx.rules
     errors = {index: list(found) for index, found in chunk.errors.items()}
     if chunk.user is not None:
@@ -115,23 +125,32 @@ def check_columns(
     numeric = chunk.numeric
     numbers = set(numeric)
     numbers.discard(None)
+    uniqueid = chunk.uniqueid if chunk.uniqueid is not None else [None] * chunk.size
+    ids = set() if chunk.uniqueid is None else set(uniqueid)
+    ids.discard(None)
     blocked_global, blocked_here = blocked_numbers(rules.id, numbers)
-    numbers_mine, numbers_others = existing(ctx, "numeric", numbers)
     earlier_numbers, earlier_ids = earlier or (set(), set())  # stored, maybe not committed
+    repeated_numbers, repeated_ids = repeated(numeric), repeated(uniqueid)
+    asked_numbers, asked_ids = numbers, ids
+    if seen is not None:
+        odd_numbers = repeated_numbers | blocked_global | blocked_here | seen.numbers.maybe(numbers)
+        odd_ids = repeated_ids | seen.ids.maybe(ids)
+        asked_numbers, asked_ids = suspects(
+            numeric, uniqueid, errors, odd_numbers | earlier_numbers, odd_ids | earlier_ids
+        )
+    numbers_mine, numbers_others = existing(ctx, "numeric", asked_numbers)
     numbers_mine |= numbers & earlier_numbers
-    number_hits = blocked_global | blocked_here | numbers_mine | repeated(numeric)
+    number_hits = blocked_global | blocked_here | numbers_mine | repeated_numbers
     if rules.rejects_duplicates:
         number_hits |= numbers_others
-    uniqueid = chunk.uniqueid if chunk.uniqueid is not None else [None] * chunk.size
     ids_mine, ids_others, id_hits = set(), set(), set()
     if chunk.uniqueid is not None:
-        ids = set(uniqueid)
-        ids.discard(None)
-        ids_mine, ids_others = existing(ctx, "uniqueid", ids)
+        ids_mine, ids_others = existing(ctx, "uniqueid", asked_ids)
         ids_mine |= ids & earlier_ids
-        id_hits = ids_mine | ids_others | repeated(uniqueid)
+        id_hits = ids_mine | ids_others | repeated_ids
+    elsewhere = bool(ids_others or (rules.rejects_duplicates and numbers_others))
     if not number_hits and not id_hits:
-        return errors
+        return errors, elsewhere
     unique = rules.unique_field
     seen_numbers, seen_ids = set(), set()
     for index, (number, value) in enumerate(zip(numeric, uniqueid, strict=True)):
@@ -158,4 +177,20 @@ def check_columns(
         seen_numbers.add(number)
         if value is not None:
             seen_ids.add(value)
-    return errors
+    return errors, elsewhere
+
+
+def suspects(
+    numeric: list, uniqueid: list, errors: dict, odd_numbers: set, odd_ids: set
+) -> tuple[set, set]:
+    """The numbers and unique values worth looking up: all those of the rows that are
+    rejected already or hold an odd value (one that repeats, is blocked, may be stored
+    by this run), so that a rejected row's report names every duplicate it is."""
+    rows = set(errors)
+    rows.update(compress(count(), map(odd_numbers.__contains__, numeric)))
+    rows.update(compress(count(), map(odd_ids.__contains__, uniqueid)))
+    asked_numbers = {numeric[index] for index in rows}
+    asked_ids = {uniqueid[index] for index in rows}
+    asked_numbers.discard(None)
+    asked_ids.discard(None)
+    return asked_numbers, asked_ids

@@ -190,6 +190,7 @@ def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> bool:
                     raise
                 logger.info("job %s: chunk at %d lost a race; checking again", job.pk, offset)
                 checked, raced = None, True
+                plan.lost_race()
         rejected = checked.rejected
         order = {header: position for position, header in enumerate(job.headers)}
         for row in rejected:  # report a row's messages in the order of its columns
@@ -209,6 +210,7 @@ def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> bool:
         )
         if not advanced:
             raise JobLost()
+    plan.committed(checked)
     job.processed = offset + checked.size
     job.rejected += len(rejected)
     setattr(job, plan.outcome, getattr(job, plan.outcome) + done)

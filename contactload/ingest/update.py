@@ -202,3 +202,9 @@ class UpdatePlan:
 
     def write(self, checked: Checked) -> None:
         writers.update_contacts(self.columns, checked.contacts)
+
+    def lost_race(self) -> None:
+        """Nothing to forget: every chunk of an update is looked up in full."""
+
+    def committed(self, checked: Checked) -> None:
+        """Nothing to remember across chunks."""

@@ -1,0 +1,108 @@
+"""A run of an insert that starts at the first row knows what it stored, and looks up
+only the numbers and unique values that may clash (ingest/seen.py): a repeat far
+back in the upload, rows rejected anyway, and, after the unique indexes objected on a
+write, everything. Through HTTP and the real worker, checked in the database."""
+
+from contactload.ingest import lookups
+from contactload.ingest.campaign import load_rules
+from contactload.ingest.insert import InsertPlan
+from contactload.ingest.payload import stored_chunks
+from contactload.ingest.run import claim, commit_chunk
+from contactload.ingest.seen import Hashes
+from contactload.models import Contact, UploadJob
+from tests.conftest import run_worker
+
+
+def numbers(first: int, last: int) -> list[dict]:
+    return [{"numeric": f"98765432{i:02d}"} for i in range(first, last)]
+
+
+def codes(body: dict) -> dict[int, dict]:
+    return {item["row"]: item["error_codes"] for item in body["improper_data"]}
+
+
+def test_a_campaign_allowing_duplicates_rejects_a_number_repeated_chunks_later(
+    process, agents, campaign, settings
+):
+    campaign.duplicates = "allow"
+    campaign.save()
+    settings.CONTACTLOAD_CHUNK_ROWS = 2
+    rows = [*numbers(0, 8), {"numeric": "9876543200"}, {"numeric": "+91 98765 43203"}]
+    body = process({"campaign": "Sales", "bulk_data": rows})
+    assert codes(body) == {
+        9: {"numeric": ["duplicate_in_file"]},
+        10: {"numeric": ["duplicate_in_file"]},
+    }
+    assert Contact.objects.count() == 8
+
+
+def test_a_rejected_row_is_told_every_duplicate_it_is(process, agents, settings):
+    process(
+        {
+            "campaign": "Sales",
+            "bulk_data": [{"numeric": "9876543299", "customer_info:customer_id": "OLD"}],
+        }
+    )
+    settings.CONTACTLOAD_CHUNK_ROWS = 2
+    rows = [
+        {**row, "email": f"n{i}@example.com", "customer_info:customer_id": f"N{i}"}
+        for i, row in enumerate(numbers(0, 5))
+    ]
+    rows.append({"numeric": "9876543299", "email": "bad", "customer_info:customer_id": "OLD"})
+    body = process({"campaign": "Sales", "bulk_data": rows})
+    assert codes(body) == {
+        6: {
+            "numeric": ["duplicate_in_campaign"],
+            "email": ["invalid_email"],
+            "customer_info:customer_id": ["duplicate_in_campaign"],
+        }
+    }
+    assert Contact.objects.count() == 6
+
+
+def test_chunks_that_meet_another_uploads_contacts_after_clean_ones(process, agents, settings):
+    first = process({"campaign": "Sales", "bulk_data": numbers(0, 4)})
+    settings.CONTACTLOAD_CHUNK_ROWS = 2
+    rows = [*numbers(10, 16), {"numeric": "9876543201"}, *numbers(16, 17), *numbers(3, 4)]
+    rows += numbers(17, 21)
+    body = process({"campaign": "Sales", "bulk_data": rows})
+    taken = {"numeric": ["duplicate_in_campaign"]}
+    assert codes(body) == {7: taken, 9: taken}
+    assert (body["inserted"], body["rejected"]) == (11, 2)
+    second = UploadJob.objects.get(pk=body["job_id"])
+    stored = set(
+        Contact.objects.filter(phonebook=second.phonebook).values_list("numeric", flat=True)
+    )
+    assert stored == {f"+9198765432{i:02d}" for i in range(10, 21)}
+    assert Contact.objects.count() == 4 + 11
+    assert first["inserted"] == 4
+
+
+def test_a_resumed_run_looks_up_every_value(upload, api, agents, campaign, settings):
+    """A run that starts after rows another run stored cannot know them: it must look
+    every value up (in a campaign allowing duplicates only the lookup finds a repeat)."""
+    campaign.duplicates = "allow"
+    campaign.save()
+    settings.CONTACTLOAD_CHUNK_ROWS = 2
+    rows = [*numbers(0, 4), {"numeric": "9876543201"}]
+    job_id = upload({"campaign": "Sales", "bulk_data": rows}).json()["job_id"]
+    # an earlier run commits the first chunk, then stops
+    job = claim(job_id)
+    rules = load_rules(job.campaign)
+    ctx = lookups.JobContext(rules=rules, phonebook_id=job.phonebook_id, agents={})
+    plan = InsertPlan(ctx, job)
+    commit_chunk(job, plan, plan.prepare(*next(stored_chunks(job))))
+    UploadJob.objects.filter(pk=job_id).update(state=UploadJob.State.QUEUED, run_token="")
+    run_worker()
+    body = api.get(f"/api/bulkphonebookupload/status/{job_id}/").json()
+    assert codes(body) == {5: {"numeric": ["duplicate_in_file"]}}
+    assert UploadJob.objects.get(pk=job_id).attempts == 2
+    assert Contact.objects.count() == 4
+
+
+def test_past_its_limit_the_record_names_every_value():
+    hashes = Hashes(limit=3)
+    hashes.add({"+919876543200", "+919876543201"})
+    assert hashes.maybe({"+919876543200", "+919876543202"}) == {"+919876543200"}
+    hashes.add({"+919876543203", "+919876543204"})  # would hold 4
+    assert hashes.maybe({"+919876543209"}) == {"+919876543209"}
