@@ -285,8 +285,9 @@ class UploadJob(models.Model):
 class UploadChunk(models.Model):
     """A slice of the upload as accepted, compressed: the worker's unit of work.
 
-    JSON uploads keep row objects; CSV uploads keep lists of cells (the header line
-    is the job's ``headers``). Chunks are apart from the job so job reads stay light."""
+    Rows are kept as lists of cells in the order of the job's ``headers`` (JSON
+    objects too: they all carry every header; chunks of earlier versions hold them
+    as objects). Chunks are apart from the job so job reads stay light."""
 
     job = models.ForeignKey(UploadJob, on_delete=models.CASCADE, related_name="chunks")
     first_row = models.PositiveIntegerField()  # 0-based position of the chunk's first row

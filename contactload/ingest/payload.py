@@ -1,11 +1,13 @@
 """The upload as stored: compressed chunks of rows, written at accept time inside
 the job's transaction and read back one chunk at a time by the worker, so that
-neither side ever holds a large upload as Python objects."""
+neither side ever holds a large upload as Python objects. A row is stored as its
+cells in the job's header order, for CSV lines and JSON objects alike."""
 
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 
+import lz4.frame
 import orjson
 
 from contactload.models import UploadChunk, UploadJob
@@ -21,12 +23,21 @@ class RaggedRow(dict):
             self["_extra"] = cells[len(headers) :]
 
 
+# Chunks are LZ4 frames (about 3x smaller than the JSON; ten times faster to read back
+# than zlib, which the worker would pay on every row). Chunks stored by versions before
+# it are zlib streams, told apart by the frame's magic number.
+LZ4_MAGIC = b"\x04\x22\x4d\x18"
+
+
 def pack(rows: list) -> bytes:
-    return zlib.compress(orjson.dumps(rows), 1)
+    return lz4.frame.compress(orjson.dumps(rows))
 
 
 def unpack(data) -> list:
-    return orjson.loads(zlib.decompress(bytes(data)))
+    data = bytes(data)
+    if data[:4] == LZ4_MAGIC:
+        return orjson.loads(lz4.frame.decompress(data))
+    return orjson.loads(zlib.decompress(data))
 
 
 class ChunkWriter:
@@ -72,22 +83,27 @@ def row_dict(headers: list[str], cells: Sequence) -> dict:
     return RaggedRow(headers, list(cells))
 
 
+def cells_of(rows: list[dict], headers: Sequence[str]) -> list[Sequence]:
+    """JSON rows (every one carries every header) as cells in ``headers`` order: what
+    is stored, smaller than the objects and quicker to read back."""
+    if len(headers) == 1:
+        return [(row[headers[0]],) for row in rows]
+    return list(map(itemgetter(*headers), rows))
+
+
 def as_dicts(job: UploadJob, rows: list) -> list[dict]:
     """Stored rows as header -> value."""
-    if job.source != UploadJob.Source.CSV:
+    if rows and isinstance(rows[0], dict):  # a JSON chunk stored by an earlier version
         return rows
     headers = list(job.headers)
     return [row_dict(headers, cells) for cells in rows]
 
 
 def as_cells(job: UploadJob, rows: list) -> list[Sequence]:
-    """Stored rows as cells in the job's header order (JSON rows all carry every header)."""
-    if job.source == UploadJob.Source.CSV or not rows:
-        return rows
-    headers = list(job.headers)
-    if len(headers) == 1:
-        return [(row[headers[0]],) for row in rows]
-    return list(map(itemgetter(*headers), rows))
+    """Stored rows as cells in the job's header order."""
+    if rows and isinstance(rows[0], dict):  # a JSON chunk stored by an earlier version
+        return cells_of(rows, list(job.headers))
+    return rows
 
 
 def read_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, list[dict]]]:

@@ -19,7 +19,7 @@ from contactload.ingest import envelope
 from contactload.ingest.callbacks import check_callback_url
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.idempotency import Answer
-from contactload.ingest.payload import ChunkWriter
+from contactload.ingest.payload import ChunkWriter, cells_of
 from contactload.models import Campaign, Phonebook, UploadJob
 from contactload.tasks import enqueue_job
 
@@ -55,7 +55,7 @@ def submit_json_upload(*, user, body: bytes, remember=None) -> Answer:
     )
     with transaction.atomic():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.JSON)
-        store_rows(job, upload.rows)
+        store_rows(job, cells_of(upload.rows, headers))
         return answer(job, remember)
 
 
