@@ -8,7 +8,7 @@ from contactload.ingest.campaign import load_rules
 from contactload.ingest.insert import InsertPlan
 from contactload.ingest.payload import stored_chunks
 from contactload.ingest.run import claim, commit_chunk
-from contactload.ingest.seen import Hashes
+from contactload.ingest.seen import Filter
 from contactload.models import Contact, UploadJob
 from tests.conftest import run_worker
 
@@ -100,9 +100,14 @@ def test_a_resumed_run_looks_up_every_value(upload, api, agents, campaign, setti
     assert Contact.objects.count() == 4
 
 
-def test_past_its_limit_the_record_names_every_value():
-    hashes = Hashes(limit=3)
-    hashes.add({"+919876543200", "+919876543201"})
-    assert hashes.maybe({"+919876543200", "+919876543202"}) == {"+919876543200"}
-    hashes.add({"+919876543203", "+919876543204"})  # would hold 4
-    assert hashes.maybe({"+919876543209"}) == {"+919876543209"}
+def test_the_filter_names_every_value_it_was_given_and_few_others():
+    stored = Filter()
+    given = {f"+9198{i:08d}" for i in range(50_000)}
+    for start in range(0, 50_000, 5_000):  # chunk by chunk, as a run adds them
+        stored.add({f"+9198{i:08d}" for i in range(start, start + 5_000)})
+    assert stored.maybe(given) == given
+    others = {f"+9199{i:08d}" for i in range(50_000)}
+    assert len(stored.maybe(others)) < 50  # about 1 in 10**6 at this fill
+    small = Filter(bits=64)  # full: it names everything, which only costs lookups
+    small.add(given)
+    assert small.maybe(others) == others

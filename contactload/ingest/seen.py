@@ -1,57 +1,64 @@
-"""What one run of an insert job has stored so far, kept small enough for millions of
-rows: the 64-bit hashes of its numbers and of its unique values, each set a sorted
-numpy array (8 bytes a value, where a Python set of the strings takes about 100).
+"""What one run of an insert job has stored so far, in a fixed amount of memory: a
+Bloom filter of its numbers and one of its unique values (numpy bit arrays, 8 MiB
+each, whatever the size of the upload).
 
 It answers one question for the lookups: which of these values might this run have
 stored? A value it does not name was certainly not stored by this run, so a chunk
-needs to look up in the database only the values it names (two values may share a
-hash: the database then tells). Everything else counts as new; a value another upload
-holds is then caught by the unique indexes when the chunk is written, and the chunk
-is checked again in full."""
+needs to look up in the database only the values it names: the ones it stored, and a
+few others by chance (about 1 in 10,000 after a million values, 1 in 20 after ten
+million: then they are simply looked up). Everything else counts as new; a value
+another upload holds is then caught by the unique indexes when the chunk is written,
+and the chunk is checked again in full."""
 
 import numpy as np
 
-# Past this many values of one kind the arrays stop growing, and every value is
-# looked up in the database again (1 GiB of hashes in all).
-LIMIT = 64_000_000
+BITS = 2**26  # per filter
+PROBES = 3  # bits set per value
+LOW = np.uint64(0xFFFFFFFF)
+HIGH = np.uint64(32)
 
 
-class Hashes:
-    """The hashes of a growing set of strings, sorted."""
+class Filter:
+    """A Bloom filter of strings, probed at bits derived from Python's 64-bit ``hash``
+    (double hashing); a process keeps its hashes, and a run lives in one process."""
 
-    def __init__(self, limit: int = LIMIT):
-        self.sorted = np.empty(0, dtype=np.int64)
-        self.limit = limit
-        self.complete = True  # False once a value was left out (past the limit)
+    def __init__(self, bits: int = BITS):
+        self.bytes = np.zeros(bits // 8, dtype=np.uint8)
+        self.mask = np.uint64(bits - 1)
+
+    def positions(self, values: list[str]) -> list[np.ndarray]:
+        hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+        hashes = hashes.view(np.uint64)
+        first, step = hashes & LOW, (hashes >> HIGH) | np.uint64(1)
+        return [(first + np.uint64(probe) * step) & self.mask for probe in range(PROBES)]
 
     def add(self, values: set[str]) -> None:
-        if not values or not self.complete:
-            return
-        if len(self.sorted) + len(values) > self.limit:
-            self.complete, self.sorted = False, np.empty(0, dtype=np.int64)
-            return
-        new = np.sort(np.fromiter(map(hash, values), dtype=np.int64, count=len(values)))
-        # A new array, bound in one step: a reader in another thread sees the old or the new.
-        self.sorted = np.insert(self.sorted, np.searchsorted(self.sorted, new), new)
+        if values:
+            for bit in self.positions(list(values)):
+                # .at: two values may set bits of one byte in the same call
+                np.bitwise_or.at(self.bytes, bit >> np.uint64(3), bit_of(bit))
 
     def maybe(self, values: set[str]) -> set[str]:
-        """The values that may be among those added (all of them once incomplete)."""
-        if not self.complete:
-            return set(values)
-        known = self.sorted
-        if not values or not len(known):
+        """The values that may have been added: all that were, and a few others."""
+        if not values:
             return set()
         asked = list(values)
-        hashes = np.fromiter(map(hash, asked), dtype=np.int64, count=len(asked))
-        found = known[np.minimum(np.searchsorted(known, hashes), len(known) - 1)] == hashes
+        found = np.ones(len(asked), dtype=bool)
+        for bit in self.positions(asked):
+            found &= (self.bytes[bit >> np.uint64(3)] & bit_of(bit)) != 0
         return {asked[index] for index in np.flatnonzero(found).tolist()}
+
+
+def bit_of(bit: np.ndarray) -> np.ndarray:
+    """The mask of each bit within its byte."""
+    return np.left_shift(np.uint8(1), (bit & np.uint64(7)).astype(np.uint8))
 
 
 class Seen:
     """The numbers and unique values one run of an insert job stored."""
 
-    def __init__(self, limit: int = LIMIT):
-        self.numbers, self.ids = Hashes(limit), Hashes(limit)
+    def __init__(self, bits: int = BITS):
+        self.numbers, self.ids = Filter(bits), Filter(bits)
 
     def add(self, numbers: set[str], ids: set[str]) -> None:
         self.numbers.add(numbers)
