@@ -12,8 +12,8 @@ busy at the same time, with upload order kept where it matters.
 - Writes and commits happen here, in upload order.
 
 Inside a transaction that is not ours (a test's), another connection could not see
-its data: the lookups then run here, before each write. On SQLite, which works in
-the worker's own process, everything runs here, one chunk at a time."""
+its data: the lookups then run here, before each write. Updates on SQLite, written
+row by row in the worker's own process, run here, one chunk at a time."""
 
 import logging
 import sys
@@ -50,7 +50,7 @@ def quick_handoffs(seconds: float = SWITCH_INTERVAL_S):
 def run_chunks(job: UploadJob, plan, commit: Commit) -> None:
     """Prepare, check and commit every chunk of ``job`` not yet processed."""
     chunks = payload.stored_chunks(job, job.processed)
-    if not writers.overlaps():
+    if not writers.overlaps(job.action):
         for stored in chunks:
             commit(plan.prepare(*stored), None)
         return

@@ -97,10 +97,11 @@ def dnc_listed(campaign_id: int, numbers: set[str], today) -> list[tuple[str, in
     )
 
 
-def overlaps() -> bool:
-    """Whether the database works in a process of its own, so that checking the next
-    chunk while this one is written gains time."""
-    return VENDORS[connection.vendor].OVERLAPS
+def overlaps(action: str) -> bool:
+    """Whether the next chunk of an ``action`` ("insert", "update") may be checked
+    while this one is written: the database works in a process of its own, or lets
+    go of the interpreter lock for long enough."""
+    return VENDORS[connection.vendor].OVERLAPS[action]
 
 
 def lost_race(exc: Exception) -> bool:

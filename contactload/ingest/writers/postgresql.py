@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import orjson
 
 # A server does a chunk's work in its own process: the worker checks rows meanwhile.
-OVERLAPS = True
+OVERLAPS = {"insert": True, "update": True}
 
 
 # A list of values travels as one JSON text parameter: orjson writes it and the
