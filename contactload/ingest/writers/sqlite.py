@@ -21,18 +21,13 @@ def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
     # as many rows as the statement may hold variables (32,766 since SQLite 3.32)
     connection.ensure_connection()
     size = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)
-    statements: dict[int, str] = {}
     # sqlite3's own cursor, with its own placeholders: Django's would rewrite each long
     # statement's "%s" with a regex, holding the interpreter lock. Its errors are
     # wrapped into Django's (IntegrityError) here.
     with connection.wrap_database_errors, closing(connection.connection.cursor()) as cursor:
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
-            sql = statements.get(len(batch))
-            if sql is None:
-                sql = statements[len(batch)] = (
-                    f'INSERT INTO "{table}" ({names}) VALUES ' + ", ".join([row] * len(batch))
-                )
+            sql = f'INSERT INTO "{table}" ({names}) VALUES ' + ", ".join([row] * len(batch))
             cursor.execute(sql, list(chain.from_iterable(batch)))
 
 
