@@ -15,6 +15,7 @@ Inside a transaction that is not ours (a test's), another connection could not s
 its data: the lookups then run here, before each write. Updates on SQLite, written
 row by row in the worker's own process, run here, one chunk at a time."""
 
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -47,6 +48,23 @@ def quick_handoffs(seconds: float = SWITCH_INTERVAL_S):
         sys.setswitchinterval(before)
 
 
+# Objects the cyclic garbage collector tracks, made before it goes through its youngest
+# generation: a chunk makes few (its columns are lists of strings), but each pass goes
+# through every chunk in flight; with the default 700 that cost 1.1 us a row.
+YOUNG_THRESHOLD = 10_000
+
+
+@contextmanager
+def sparing_collections(young: int = YOUNG_THRESHOLD):
+    """Fewer passes of the cyclic garbage collector while a job runs."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(young, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run_chunks(job: UploadJob, plan, commit: Commit) -> None:
     """Prepare, check and commit every chunk of ``job`` not yet processed."""
     chunks = payload.stored_chunks(job, job.processed)
@@ -56,6 +74,7 @@ def run_chunks(job: UploadJob, plan, commit: Commit) -> None:
         return
     with (
         quick_handoffs(),
+        sparing_collections(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"check-{job.pk}") as checks,
     ):
 

@@ -111,7 +111,11 @@ def is_email(value: str) -> bool:
         return True
     try:
         validate_email(value)
-    except ValidationError:
+    except ValidationError as exc:
+        # Django's error refers to itself (its error_list): left with its traceback, that
+        # cycle would keep the frames below, and the whole chunk they hold, alive until
+        # the garbage collector comes by.
+        exc.__traceback__ = None
         return False
     return True
 
