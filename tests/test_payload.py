@@ -3,25 +3,56 @@ format and in the formats of earlier versions (a job accepted before an upgrade)
 
 import zlib
 
+import lz4.frame
 import orjson
 
 from contactload.ingest import payload
-from contactload.models import UploadJob
+from contactload.ingest.payload import Chunk, RaggedRow
 
+HEADERS = ["numeric", "first_name", "priority"]
 ROWS = [["9876543210", "Asha", None], ["9876543211", "Ravi", 2]]
+OBJECTS = [dict(zip(HEADERS, row, strict=True)) for row in ROWS]
 
 
-def test_a_chunk_reads_back_as_it_was_packed():
-    assert payload.unpack(payload.pack(ROWS)) == ROWS
+def test_a_chunk_reads_back_column_by_column_as_it_was_packed():
+    chunk = payload.unpack(payload.pack(Chunk.of_rows(ROWS, 3)), HEADERS)
+    assert chunk.size == 2
+    assert [list(column) for column in chunk.columns] == [
+        list(cells) for cells in zip(*ROWS, strict=True)
+    ]
+    assert chunk.ragged == {}
+    assert [list(cells) for cells in chunk.rows()] == ROWS
+    assert [list(chunk.cells(index)) for index in range(2)] == ROWS
+    assert chunk.dicts(HEADERS) == OBJECTS
 
 
-def test_a_chunk_of_an_earlier_version_is_read_back():
-    assert payload.unpack(zlib.compress(orjson.dumps(ROWS), 1)) == ROWS
+def test_lines_of_another_width_read_back_as_sent_and_are_blank_in_the_columns():
+    rows = [["9876543210"], ROWS[1], ["9876543212", "Meena", "3", "extra"]]
+    chunk = payload.unpack(payload.pack(Chunk.of_rows(rows, 3)), HEADERS)
+    assert chunk.ragged == {0: ["9876543210"], 2: ["9876543212", "Meena", "3", "extra"]}
+    assert [list(column) for column in chunk.columns] == [
+        [None, "9876543211", None],
+        [None, "Ravi", None],
+        [None, 2, None],
+    ]
+    assert [list(cells) for cells in chunk.rows()] == rows
+    assert chunk.cells(2) == rows[2]
+    short, whole, long = chunk.dicts(HEADERS)
+    assert isinstance(short, RaggedRow)
+    assert (short.expected, short.found) == (3, 1)
+    assert whole == OBJECTS[1]
+    assert isinstance(long, RaggedRow)
+    assert long["_extra"] == ["extra"]
 
 
-def test_json_rows_of_an_earlier_version_are_read_as_cells_and_as_rows():
-    job = UploadJob(headers=["numeric", "first_name", "priority"], source=UploadJob.Source.JSON)
-    objects = [dict(zip(job.headers, row, strict=True)) for row in ROWS]
-    assert payload.as_cells(job, objects) == [tuple(row) for row in ROWS]
-    assert payload.as_dicts(job, objects) == objects
-    assert payload.as_dicts(job, ROWS) == objects  # as stored since
+def test_row_wise_chunks_of_earlier_versions_are_read_back():
+    for data in (
+        lz4.frame.compress(orjson.dumps(ROWS)),  # cells, LZ4
+        zlib.compress(orjson.dumps(ROWS), 1),  # cells, zlib
+        zlib.compress(orjson.dumps(OBJECTS), 1),  # JSON objects, zlib
+        lz4.frame.compress(orjson.dumps(OBJECTS)),  # JSON objects, LZ4
+    ):
+        chunk = payload.unpack(data, HEADERS)
+        assert chunk.size == 2
+        assert [list(cells) for cells in chunk.rows()] == ROWS
+        assert chunk.dicts(HEADERS) == OBJECTS

@@ -340,3 +340,33 @@ def test_nul_bytes_are_rejected_and_the_row_is_reported(process, campaign):
     )
     assert body["improper_data"][0]["description"] == "Expected a text value"
     assert not Contact.objects.exists()
+
+
+# Characters the database's bulk formats treat specially (COPY's text format escapes
+# them), and text that looks like its NULL marker.
+SPECIAL_TEXTS = ["a\tb", "back\\slash", "\\N", "two\nlines", "cr\rhere", "bell\b\v\ff", "ünï “q”"]
+
+
+def test_text_with_the_bulk_formats_special_characters_is_stored_as_sent(process, agents):
+    rows = [
+        {
+            **GOOD,
+            "numeric": f"98765432{index:02d}",
+            "first_name": text,
+            "last_name": f"{text}!",
+            "loan:notes": text,
+            "customer_info:customer_id": f"id {text}",
+        }
+        for index, text in enumerate(SPECIAL_TEXTS)
+    ]
+    rows.append({**GOOD, "numeric": "bad", "loan:notes": "tab\there \\N", "first_name": "\\"})
+    body = process({"campaign": "Sales", "bulk_data": rows})
+    assert body["inserted"] == len(SPECIAL_TEXTS)
+    stored = Contact.objects.order_by("numeric")
+    assert [
+        (c.first_name, c.last_name, c.customer_raw_data["loan"]["notes"], c.uniqueid)
+        for c in stored
+    ] == [(text, f"{text}!", text, f"id {text}") for text in SPECIAL_TEXTS]
+    rejected = RowResult.objects.get()
+    assert (rejected.data["loan:notes"], rejected.data["first_name"]) == ("tab\there \\N", "\\")
+    assert body["improper_data"][0]["loan:notes"] == "tab\there \\N"

@@ -10,7 +10,7 @@ from itertools import compress, repeat
 from operator import is_
 
 from contactload.ingest.campaign import CampaignRules
-from contactload.ingest.payload import row_dict
+from contactload.ingest.payload import Chunk, row_dict
 from contactload.ingest.rows import CheckedRow, Cleaners, Error, Rejection, ragged
 
 NONE_OR_TEXT = {str, type(None)}
@@ -22,17 +22,18 @@ class CheckedChunk:
 
     first: int  # 0-based position of the chunk's first row in the upload
     headers: tuple[str, ...]
-    cells: list[Sequence]  # the rows as sent, cells in header order
+    rows: Chunk  # the rows as sent
     errors: dict[int, list[Error]]  # index in the chunk -> the row's errors so far
     clean: dict[str, list]  # header -> clean values (None where the value was rejected)
     numeric: list  # canonical numbers (None where blank or rejected)
     user: list | None  # usernames as sent; None when the upload has no user column
     uniqueid: list | None  # the unique CRM field's values as text, when it is sent
-    contacts: list[tuple] = field(default_factory=list)  # each row as written (inserts)
+    # the contacts as written, a column per ``writers.CONTACT_COLUMNS`` (inserts)
+    contacts: list[list] = field(default_factory=list)
 
     @property
     def size(self) -> int:
-        return len(self.cells)
+        return self.rows.size
 
     def rejected(self, errors: dict[int, list[Error]]) -> list[CheckedRow]:
         """The rows ``errors`` names, as sent, in upload order."""
@@ -40,7 +41,7 @@ class CheckedChunk:
         return [
             CheckedRow(
                 row=self.first + index + 1,
-                raw=row_dict(headers, self.cells[index]),
+                raw=row_dict(headers, self.rows.cells(index)),
                 errors=errors[index],
             )
             for index in sorted(errors)
@@ -48,8 +49,8 @@ class CheckedChunk:
 
 
 class ColumnChecker:
-    """The per-row rules of an insert, for chunks of rows given as cells in
-    ``headers`` order (CSV lines; JSON objects read in header order)."""
+    """The per-row rules of an insert, for chunks of rows given column by column in
+    ``headers`` order (``payload.Chunk``: CSV lines, JSON objects)."""
 
     def __init__(self, rules: CampaignRules, headers: Sequence[str], text_only: bool = False):
         self.cleaners = Cleaners(rules)
@@ -59,22 +60,14 @@ class ColumnChecker:
         unique = rules.unique_field
         self.unique = unique if unique is not None and unique.header in self.headers else None
 
-    def check(self, cells: list[Sequence], first: int) -> CheckedChunk:
-        width = len(self.headers)
-        ragged_rows = [index for index, row in enumerate(cells) if len(row) != width]
-        table = cells
-        if ragged_rows:  # checked as blank lines here; their only error is set below
-            table = list(cells)
-            for index in ragged_rows:
-                table[index] = (None,) * width
-        columns = list(zip(*table, strict=True)) if table else [() for _ in self.headers]
+    def check(self, rows: Chunk, first: int) -> CheckedChunk:
         errors: dict[int, list[Error]] = {}
-        clean = {
+        clean = {  # a line of the wrong width is checked as a blank line; its error is below
             header: self.column(header, values, errors)
-            for header, values in zip(self.headers, columns, strict=True)
+            for header, values in zip(self.headers, rows.columns, strict=True)
         }
-        for index in ragged_rows:
-            errors[index] = [ragged(width, len(cells[index]))]
+        for index, cells in rows.ragged.items():
+            errors[index] = [ragged(len(self.headers), len(cells))]
         uniqueid = None
         if self.unique is not None:
             values = clean[self.unique.header]
@@ -82,10 +75,10 @@ class ColumnChecker:
         return CheckedChunk(
             first=first,
             headers=self.headers,
-            cells=cells,
+            rows=rows,
             errors=errors,
             clean=clean,
-            numeric=clean.get("numeric", [None] * len(cells)),
+            numeric=clean.get("numeric", [None] * rows.size),
             user=clean.get("user"),
             uniqueid=uniqueid,
         )

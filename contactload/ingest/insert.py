@@ -4,7 +4,7 @@ pure, so it can run in a thread ahead of the writes), then the chunk's lookups
 a concurrent job stored one of the numbers first; the caller checks the chunk again."""
 
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import compress
 
 import orjson
 from django.db import connection
@@ -25,7 +25,9 @@ class Checked:
 
     size: int
     rejected: list[CheckedRow]
-    contacts: list[tuple]
+    # what ``plan.write`` writes: an insert's contacts as ``writers.encode_contacts``
+    # made them, an update's rows
+    contacts: object
     # the numbers and unique values it stores (inserts)
     accepted: tuple[set, set] = field(default_factory=lambda: (set(), set()))
 
@@ -48,9 +50,8 @@ class InsertPlan:
 
     def prepare(self, first_row: int, data: bytes) -> CheckedChunk:
         """The per-row rules, and every row's contact as it would be written (pure)."""
-        cells = payload.as_cells(self.job, payload.unpack(data))
-        chunk = self.checker.check(cells, first_row)
-        chunk.contacts = self.contact_tuples(chunk)
+        chunk = self.checker.check(payload.unpack(data, self.job.headers), first_row)
+        chunk.contacts = self.contact_columns(chunk)
         return chunk
 
     def check(self, chunk: CheckedChunk, earlier: Checked | None = None) -> Checked:
@@ -66,8 +67,11 @@ class InsertPlan:
         numbers = set(compress(chunk.numeric, good))
         ids = set() if chunk.uniqueid is None else set(compress(chunk.uniqueid, good))
         ids.discard(None)
-        contacts = list(compress(chunk.contacts, good)) if errors else chunk.contacts
-        return Checked(chunk.size, chunk.rejected(errors), contacts, (numbers, ids))
+        contacts = chunk.contacts
+        if errors:
+            contacts = [list(compress(column, good)) for column in contacts]
+        encoded = writers.encode_contacts(contacts)
+        return Checked(chunk.size, chunk.rejected(errors), encoded, (numbers, ids))
 
     def write(self, checked: Checked) -> None:
         writers.insert_contacts(checked.contacts)
@@ -80,45 +84,43 @@ class InsertPlan:
         if self.seen is not None:
             self.seen.add(*checked.accepted)
 
-    def contact_tuples(self, chunk: CheckedChunk) -> list[tuple]:
-        """Each row's contact as a tuple in ``writers.CONTACT_COLUMNS`` order, built
-        column by column, JSON columns as text (a rejected row's is never written)."""
+    def contact_columns(self, chunk: CheckedChunk) -> list[list]:
+        """Every row's contact, a column per ``writers.CONTACT_COLUMNS``, JSON columns as
+        text (a rejected row's is never written)."""
         # as text: the database reads it as fast, and the client needs not format it per row
         now = str(connection.ops.adapt_datetimefield_value(timezone.now()))
-        ctx = self.ctx
+        ctx, size = self.ctx, chunk.size
 
-        def sent(header: str, absent=None):
+        def sent(header: str, absent=None) -> list:
             values = chunk.clean.get(header)
-            return repeat(absent) if values is None else values
+            return [absent] * size if values is None else values
 
         numeric, users, alt = chunk.numeric, chunk.user, chunk.clean.get("alt_numeric")
-        return list(
-            zip(
-                repeat(ctx.rules.id),
-                repeat(ctx.phonebook_id),
-                numeric,
-                numeric if ctx.rules.rejects_duplicates else repeat(None),
-                repeat(None) if users is None else map(ctx.agents.get, users),
-                sent("first_name"),
-                sent("last_name"),
-                sent("email"),
-                sent("priority"),
-                repeat("{}")
-                if alt is None
-                else [orjson.dumps(a).decode() if a else "{}" for a in alt],
-                repeat(CONTACT_STATUS),
-                repeat(None) if chunk.uniqueid is None else chunk.uniqueid,
-                self.crm_json([chunk.clean[header] for header in self.crm_headers]),
-                repeat(now),
-                repeat(now),
-            )
-        )
+        return [
+            [ctx.rules.id] * size,
+            [ctx.phonebook_id] * size,
+            numeric,
+            numeric if ctx.rules.rejects_duplicates else [None] * size,
+            [None] * size if users is None else list(map(ctx.agents.get, users)),
+            sent("first_name"),
+            sent("last_name"),
+            sent("email"),
+            sent("priority"),
+            ["{}"] * size
+            if alt is None
+            else [orjson.dumps(a).decode() if a else "{}" for a in alt],
+            [CONTACT_STATUS] * size,
+            [None] * size if chunk.uniqueid is None else chunk.uniqueid,
+            self.crm_json([chunk.clean[header] for header in self.crm_headers], size),
+            [now] * size,
+            [now] * size,
+        ]
 
-    def crm_json(self, columns: list[list]) -> list[str] | repeat:
+    def crm_json(self, columns: list[list], size: int) -> list[str]:
         """``customer_raw_data`` of each row as JSON text: every value encoded by orjson
         once per distinct value, set into the campaign's fixed object layout."""
         if not columns:
-            return repeat(self.crm_template % ())
+            return [self.crm_template % ()] * size
         encoded = []
         for values in columns:
             if any(type(value) is float for value in values):  # 0.0 == -0.0: no memo
@@ -126,8 +128,7 @@ class InsertPlan:
                 continue
             memo = {value: orjson.dumps(value).decode() for value in set(values)}
             encoded.append(map(memo.__getitem__, values))
-        template = self.crm_template
-        return [template % values for values in zip(*encoded, strict=True)]
+        return list(map(self.crm_template.__mod__, zip(*encoded, strict=True)))
 
 
 def crm_template(ctx: lookups.JobContext, headers) -> tuple[str, list[str]]:

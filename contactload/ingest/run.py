@@ -170,46 +170,35 @@ def job_event(job: UploadJob, event: str, level: int, outcome: str = "") -> None
     )
 
 
+class LostRace(Exception):
+    """A chunk's write met a value a concurrent job stored first: check it again."""
+
+
 def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> bool:
     """Write ``prepared`` (checked against the database here unless ``checked`` is
-    given) and record its outcome, in one transaction; the chunk is checked again when
-    its write lost a race. Returns whether it was."""
+    given) and record its outcome, in one transaction; when the write lost a race, the
+    transaction is rolled back and the chunk checked again. Returns whether it was."""
     started = time.monotonic()
     offset = prepared.first
     raced = False
-    with transaction.atomic():
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            if checked is None:
-                checked = plan.check(prepared)
-            try:
-                with transaction.atomic():
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        if checked is None:
+            checked = plan.check(prepared)
+        try:
+            with transaction.atomic():
+                try:
                     plan.write(checked)
-                break
-            except (IntegrityError, OperationalError) as exc:
-                if attempt == WRITE_ATTEMPTS or not writers.lost_race(exc):
-                    raise
-                logger.info("job %s: chunk at %d lost a race; checking again", job.pk, offset)
-                checked, raced = None, True
-                plan.lost_race()
-        rejected = checked.rejected
-        order = {header: position for position, header in enumerate(job.headers)}
-        for row in rejected:  # report a row's messages in the order of its columns
-            row.errors.sort(key=lambda error: order.get(error[0], len(order)))
-        writers.insert_row_results(
-            (job.pk, row.row, storable(row.raw), orjson.dumps(row.errors).decode())
-            for row in rejected
-        )
-        done = checked.size - len(rejected)
-        advanced = UploadJob.objects.filter(
-            pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token, processed=offset
-        ).update(
-            processed=offset + checked.size,
-            rejected=job.rejected + len(rejected),
-            heartbeat_at=timezone.now(),
-            **{plan.outcome: getattr(job, plan.outcome) + done},
-        )
-        if not advanced:
-            raise JobLost()
+                except (IntegrityError, OperationalError) as exc:
+                    if attempt == WRITE_ATTEMPTS or not writers.lost_race(exc):
+                        raise
+                    raise LostRace() from exc
+                done = record_outcome(job, plan, checked, offset)
+            break
+        except LostRace:
+            logger.info("job %s: chunk at %d lost a race; checking again", job.pk, offset)
+            checked, raced = None, True
+            plan.lost_race()
+    rejected = checked.rejected
     plan.committed(checked)
     job.processed = offset + checked.size
     job.rejected += len(rejected)
@@ -218,6 +207,35 @@ def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> bool:
     metrics.record(metrics.ROWS, plan.outcome, amount=done)
     metrics.record(metrics.ROWS, "rejected", amount=len(rejected))
     metrics.observe(metrics.CHUNK_SECONDS, seconds)
+    log_chunk(job, offset, checked.size, len(rejected), seconds)
+    return raced
+
+
+def record_outcome(job: UploadJob, plan, checked, offset: int) -> int:
+    """Store a chunk's rejected rows and advance the job's counts and checkpoint (in the
+    chunk's transaction); the number of rows that went in."""
+    rejected = checked.rejected
+    order = {header: position for position, header in enumerate(job.headers)}
+    for row in rejected:  # report a row's messages in the order of its columns
+        row.errors.sort(key=lambda error: order.get(error[0], len(order)))
+    writers.insert_row_results(
+        (job.pk, row.row, storable(row.raw), orjson.dumps(row.errors).decode()) for row in rejected
+    )
+    done = checked.size - len(rejected)
+    advanced = UploadJob.objects.filter(
+        pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token, processed=offset
+    ).update(
+        processed=offset + checked.size,
+        rejected=job.rejected + len(rejected),
+        heartbeat_at=timezone.now(),
+        **{plan.outcome: getattr(job, plan.outcome) + done},
+    )
+    if not advanced:
+        raise JobLost()
+    return done
+
+
+def log_chunk(job: UploadJob, offset: int, rows: int, rejected: int, seconds: float) -> None:
     logger.debug(
         "job %s: chunk at %d committed",
         job.pk,
@@ -226,12 +244,11 @@ def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> bool:
             "event": "chunk",
             "job_id": job.pk,
             "offset": offset,
-            "rows": checked.size,
-            "rejected": len(rejected),
+            "rows": rows,
+            "rejected": rejected,
             "duration_s": round(seconds, 3),
         },
     )
-    return raced
 
 
 def storable(raw: dict) -> str:

@@ -115,7 +115,8 @@ class UpdatePlan:
         return found
 
     def prepare(self, first_row: int, data: bytes) -> StoredRows:
-        return StoredRows(first_row, payload.as_dicts(self.job, payload.unpack(data)))
+        headers = list(self.job.headers)
+        return StoredRows(first_row, payload.unpack(data, headers).dicts(headers))
 
     def check(self, prepared: StoredRows) -> Checked:
         first = prepared.first

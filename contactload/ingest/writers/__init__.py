@@ -1,11 +1,14 @@
 """The only database-vendor code: how a chunk of contacts reaches its table.
 
 PostgreSQL streams rows with COPY (updates: COPY into a temporary table, then one
-``UPDATE … FROM``); SQLite uses one ``executemany``. Both write in
-the caller's transaction and raise IntegrityError when a unique index objects.
-Rows are tuples in ``CONTACT_COLUMNS`` order, JSON already as text."""
+``UPDATE … FROM``); SQLite uses multi-row INSERT statements (updates: one
+``executemany``). Both write in the caller's transaction and raise IntegrityError
+when a unique index objects. Each vendor ``encode``s rows given column by column (a
+list of values per column, in the order the columns are named; JSON already as
+text) into the form it ``insert``s."""
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 
 from django.db import IntegrityError, OperationalError, connection
 
@@ -35,12 +38,30 @@ VENDORS = {"postgresql": postgresql, "sqlite": sqlite}
 NUMERIC = CONTACT_COLUMNS.index("numeric")
 
 
-def insert_contacts(rows: Sequence[tuple]) -> None:
-    """Write ``rows``; in number order, so that concurrent writers take the unique
-    index's locks in one order and cannot deadlock on it."""
+def encode_contacts(columns: Sequence[Sequence]) -> object:
+    """Contacts given as ``columns`` (``CONTACT_COLUMNS``) in the form the database
+    takes them (PostgreSQL: COPY text), for ``insert_contacts``. It may run in another
+    thread than the write, so that the writing thread only sends. In number order, so
+    that concurrent writers take the unique index's locks in one order and cannot
+    deadlock on it. None when there are none."""
+    numbers = columns[NUMERIC]
+    if not numbers:
+        return None
+    order = sorted(range(len(numbers)), key=numbers.__getitem__)
+    return VENDORS[connection.vendor].encode(columns, order)
+
+
+def insert_contacts(encoded: object) -> None:
+    """Write contacts ``encode_contacts`` made ready."""
+    if encoded is not None:
+        table = Contact._meta.db_table
+        VENDORS[connection.vendor].insert(connection, table, CONTACT_COLUMNS, encoded)
+
+
+def insert_rows(table: str, names: Sequence[str], rows: Sequence[tuple]) -> None:
     if rows:
-        rows = sorted(rows, key=lambda row: row[NUMERIC])
-        VENDORS[connection.vendor].insert(connection, Contact._meta.db_table, CONTACT_COLUMNS, rows)
+        vendor = VENDORS[connection.vendor]
+        vendor.insert(connection, table, names, vendor.encode(list(zip(*rows, strict=True))))
 
 
 def update_contacts(columns: Sequence[str], rows: Sequence[tuple]) -> None:
@@ -55,11 +76,7 @@ ROW_RESULT_COLUMNS = ("job_id", "row", "data", "errors")
 
 def insert_row_results(rows: Iterable[tuple]) -> None:
     """Write rejected rows (tuples in ``ROW_RESULT_COLUMNS`` order, JSON as text)."""
-    rows = list(rows)
-    if rows:
-        VENDORS[connection.vendor].insert(
-            connection, RowResult._meta.db_table, ROW_RESULT_COLUMNS, rows
-        )
+    insert_rows(RowResult._meta.db_table, ROW_RESULT_COLUMNS, list(rows))
 
 
 DNC_COLUMNS = ("numeric", "campaign_id", "active", "end_date", "created_at")
@@ -68,9 +85,7 @@ DNC_COLUMNS = ("numeric", "campaign_id", "active", "end_date", "created_at")
 def insert_dnc_entries(rows: Sequence[tuple]) -> None:
     """Write DNC entries (tuples in ``DNC_COLUMNS`` order) with the contacts' bulk
     insert, in number order; IntegrityError when one is already listed."""
-    if rows:
-        rows = sorted(rows, key=lambda row: row[0])
-        VENDORS[connection.vendor].insert(connection, DncEntry._meta.db_table, DNC_COLUMNS, rows)
+    insert_rows(DncEntry._meta.db_table, DNC_COLUMNS, sorted(rows, key=itemgetter(0)))
 
 
 def campaign_holders(campaign_id: int, column: str, values: set[str]) -> list[tuple[str, int]]:

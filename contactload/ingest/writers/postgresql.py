@@ -1,5 +1,6 @@
 """PostgreSQL writer: COPY FROM STDIN through psycopg 3."""
 
+import re
 from collections.abc import Sequence
 
 import orjson
@@ -17,17 +18,17 @@ def json_array(values: list[str]) -> str:
     return orjson.dumps(values).decode()
 
 
-def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
-    names = ", ".join(f'"{column}"' for column in columns)
+def insert(connection, table: str, names: Sequence[str], data: bytes) -> None:
+    """Write ``data`` (``encode``'s COPY text of the rows) into ``table``."""
+    quoted = ", ".join(f'"{name}"' for name in names)
     # cursor.copy bypasses Django's wrapper: wrap psycopg's errors into Django's
     # (IntegrityError, OperationalError) ourselves.
     with (
         connection.wrap_database_errors,
         connection.cursor() as cursor,
-        cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy,
+        cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy,
     ):
-        for row in rows:
-            copy.write_row(row)
+        copy.write(data)
 
 
 def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
@@ -42,10 +43,68 @@ def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
             f'SELECT "id", {names} FROM "{table}" WITH NO DATA'
         )
         with cursor.copy(f'COPY "{scratch}" ("id", {names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(encode(list(zip(*rows, strict=True))))
         cursor.execute(f'UPDATE "{table}" t SET {assignments} FROM "{scratch}" s WHERE t.id = s.id')
         cursor.execute(f'DROP TABLE "{scratch}"')
+
+
+# COPY's text format (https://www.postgresql.org/docs/current/sql-copy.html), written
+# a column at a time with C-level joins: psycopg's ``write_row`` formats it a row at
+# a time in Python (1.5 us a row, as much as every rule of a row together). Escaped as
+# psycopg escapes it.
+NULL = "\\N"
+SPECIAL = re.compile(r"[\b\t\n\v\f\r\\]")
+ESCAPES = str.maketrans(
+    {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r", "\\": "\\\\"}
+)
+
+
+def encode(columns: Sequence[Sequence], order: Sequence[int] | None = None) -> bytes:
+    """Rows given column by column, as COPY text: a line per row, tab-separated; the
+    rows in ``order`` (positions) when it is given."""
+    cells = [column_text(column) for column in columns]
+    lines = list(map("\t".join, zip(*cells, strict=True)))
+    if order is not None:
+        lines = list(map(lines.__getitem__, order))
+    lines.append("")  # the last line's end
+    return "\n".join(lines).encode()
+
+
+NONE = type(None)
+
+
+def column_text(values: Sequence) -> list[str]:
+    """One column's values as COPY text: NULL for None, text escaped, booleans as t/f,
+    anything else (numbers, dates) as ``str`` gives it, which the server reads. A value
+    that repeats is written once."""
+    kinds = set(map(type, values))
+    if bool not in kinds or len(kinds) == 1:  # (True == 1: one or the other in a set)
+        distinct = set(values)
+        if 4 * len(distinct) <= len(values):
+            texts = {value: cell_text(value) for value in distinct}
+            return list(map(texts.__getitem__, values))
+    if kinds <= {int}:
+        return list(map(str, values))
+    if kinds == {str}:
+        return escaped(values)
+    return list(map(cell_text, values))
+
+
+def cell_text(value: object) -> str:
+    if value is None:
+        return NULL
+    if type(value) is bool:
+        return "t" if value else "f"
+    text = value if type(value) is str else str(value)
+    return text.translate(ESCAPES) if SPECIAL.search(text) else text
+
+
+def escaped(texts: Sequence[str]) -> list[str]:
+    """Texts with COPY's special characters escaped."""
+    joined = "".join(texts)
+    if "\\" not in joined and joined.isprintable():  # (the special ones are not)
+        return list(texts)
+    return [text.translate(ESCAPES) if SPECIAL.search(text) else text for text in texts]
 
 
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:

@@ -15,20 +15,32 @@ from itertools import chain
 OVERLAPS = {"insert": True, "update": False}
 
 
-def insert(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
-    names = ", ".join(f'"{column}"' for column in columns)
-    row = "(" + ", ".join("?" for _ in columns) + ")"
+def encode(columns: Sequence[Sequence], order: Sequence[int] | None = None) -> tuple[int, list]:
+    """Rows given column by column, as (row count, every row's values one after
+    another); the rows in ``order`` (positions) when it is given."""
+    rows = list(zip(*columns, strict=True))
+    if order is not None:
+        rows = list(map(rows.__getitem__, order))
+    return len(rows), list(chain.from_iterable(rows))
+
+
+def insert(connection, table: str, names: Sequence[str], encoded: tuple[int, list]) -> None:
+    """Write the rows ``encode`` made into ``table``."""
+    count, values = encoded
+    width = len(names)
+    quoted = ", ".join(f'"{name}"' for name in names)
+    row = "(" + ", ".join("?" for _ in names) + ")"
     # as many rows as the statement may hold variables (32,766 since SQLite 3.32)
     connection.ensure_connection()
-    size = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)
+    size = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)
     # sqlite3's own cursor, with its own placeholders: Django's would rewrite each long
     # statement's "%s" with a regex, holding the interpreter lock. Its errors are
     # wrapped into Django's (IntegrityError) here.
     with connection.wrap_database_errors, closing(connection.connection.cursor()) as cursor:
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            sql = f'INSERT INTO "{table}" ({names}) VALUES ' + ", ".join([row] * len(batch))
-            cursor.execute(sql, list(chain.from_iterable(batch)))
+        for start in range(0, count, size):
+            rows = min(size, count - start)
+            sql = f'INSERT INTO "{table}" ({quoted}) VALUES ' + ", ".join([row] * rows)
+            cursor.execute(sql, values[start * width : (start + rows) * width])
 
 
 def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
