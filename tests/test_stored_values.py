@@ -111,3 +111,10 @@ def test_the_filter_names_every_value_it_was_given_and_few_others():
     small = Filter(bits=64)  # full: it names everything, which only costs lookups
     small.add(given)
     assert small.maybe(others) == others
+
+
+def test_values_setting_bits_of_one_byte_in_one_call_are_all_named():
+    crowded = Filter(bits=2**12)  # 512 bytes for 900 bits: many share a byte in the call
+    given = {f"+9198{i:08d}" for i in range(300)}
+    crowded.add(given)
+    assert crowded.maybe(given) == given

@@ -3,6 +3,7 @@ pure, so it can run in a thread ahead of the writes), then the chunk's lookups
 (``check``), then one write of every good row. ``write`` raises IntegrityError when
 a concurrent job stored one of the numbers first; the caller checks the chunk again."""
 
+from collections import deque
 from dataclasses import dataclass, field
 from itertools import compress
 
@@ -10,7 +11,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from contactload.ingest import lookups, payload, writers
+from contactload.ingest import lookups, payload, results, writers
 from contactload.ingest.columns import CheckedChunk, ColumnChecker
 from contactload.ingest.rows import CheckedRow
 from contactload.ingest.seen import Seen
@@ -25,6 +26,7 @@ class Checked:
 
     size: int
     rejected: list[CheckedRow]
+    results: object  # the rejected rows as ``results.encoded`` made them
     # what ``plan.write`` writes: an insert's contacts as ``writers.encode_contacts``
     # made them, an update's rows
     contacts: object
@@ -47,6 +49,9 @@ class InsertPlan:
         # upload's contacts; a resumed run cannot know what the runs before it stored.
         self.seen = Seen() if job.processed == 0 else None
         self.trusting = self.seen is not None
+        # what committed chunks stored, for ``check`` to file into ``seen`` (off the
+        # writing thread); a deque: appended and popped in different threads
+        self.unfiled: deque[tuple[set, set]] = deque()
 
     def prepare(self, first_row: int, data: bytes) -> CheckedChunk:
         """The per-row rules, and every row's contact as it would be written (pure)."""
@@ -57,6 +62,8 @@ class InsertPlan:
     def check(self, chunk: CheckedChunk, earlier: Checked | None = None) -> Checked:
         """The chunk's lookups; ``earlier``, when given, is the chunk before it, which
         counts as stored by this upload though it may not be committed yet."""
+        while self.unfiled:
+            self.seen.add(*self.unfiled.popleft())
         seen = self.seen if self.trusting else None
         errors, elsewhere = lookups.check_columns(
             self.ctx, chunk, earlier.accepted if earlier else None, seen
@@ -70,8 +77,14 @@ class InsertPlan:
         contacts = chunk.contacts
         if errors:
             contacts = [list(compress(column, good)) for column in contacts]
-        encoded = writers.encode_contacts(contacts)
-        return Checked(chunk.size, chunk.rejected(errors), encoded, (numbers, ids))
+        rejected = chunk.rejected(errors)
+        return Checked(
+            chunk.size,
+            rejected,
+            results.encoded(self.job, rejected),
+            writers.encode_contacts(contacts),
+            (numbers, ids),
+        )
 
     def write(self, checked: Checked) -> None:
         writers.insert_contacts(checked.contacts)
@@ -81,8 +94,10 @@ class InsertPlan:
         self.trusting = False
 
     def committed(self, checked: Checked) -> None:
+        """Called once the chunk is committed: the next ``check`` to start files what it
+        stored (one running meanwhile has it as ``earlier``)."""
         if self.seen is not None:
-            self.seen.add(*checked.accepted)
+            self.unfiled.append(checked.accepted)
 
     def contact_columns(self, chunk: CheckedChunk) -> list[list]:
         """Every row's contact, a column per ``writers.CONTACT_COLUMNS``, JSON columns as

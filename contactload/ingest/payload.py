@@ -118,14 +118,23 @@ class ChunkWriter:
 def stored_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, bytes]]:
     """(0-based position of the first row, stored data) of each chunk from ``start``,
     read one at a time."""
-    chunk_ids = list(
+    for chunk_id in chunk_ids(job, start):
+        yield chunk_data(chunk_id)
+
+
+def chunk_ids(job: UploadJob, start: int = 0) -> list[int]:
+    """The ids of the job's chunks from ``start``, in upload order."""
+    return list(
         UploadChunk.objects.filter(job=job, first_row__gte=start)
         .order_by("first_row")
         .values_list("pk", flat=True)
     )
-    for chunk_id in chunk_ids:
-        first_row, data = UploadChunk.objects.values_list("first_row", "data").get(pk=chunk_id)
-        yield first_row, bytes(data)
+
+
+def chunk_data(chunk_id: int) -> tuple[int, bytes]:
+    """(0-based position of the first row, stored data) of one chunk."""
+    first_row, data = UploadChunk.objects.values_list("first_row", "data").get(pk=chunk_id)
+    return first_row, bytes(data)
 
 
 def row_dict(headers: list[str], cells: Sequence) -> dict:

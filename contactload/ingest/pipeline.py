@@ -1,8 +1,8 @@
 """The order of a job's work, chunk by chunk: the database and the worker's Python
 busy at the same time, with upload order kept where it matters.
 
-- A ``check`` thread runs each chunk's per-row rules (``plan.prepare``, pure Python)
-  ahead of the chunk being written.
+- A ``check`` thread reads each chunk (on its own database connection) and runs its
+  per-row rules (``plan.prepare``, pure Python) ahead of the chunk being written.
 - For inserts, a ``lookup`` thread runs chunk k+1's lookups (``plan.check``) on its
   own database connection while chunk k is written and committed here. Every chunk
   before k is committed by then; chunk k's accepted numbers and unique values are
@@ -67,11 +67,13 @@ def sparing_collections(young: int = YOUNG_THRESHOLD):
 
 def run_chunks(job: UploadJob, plan, commit: Commit) -> None:
     """Prepare, check and commit every chunk of ``job`` not yet processed."""
-    chunks = payload.stored_chunks(job, job.processed)
+    chunk_ids = iter(payload.chunk_ids(job, job.processed))
     if not writers.overlaps(job.action):
-        for stored in chunks:
-            commit(plan.prepare(*stored), None)
+        for chunk_id in chunk_ids:
+            commit(plan.prepare(*payload.chunk_data(chunk_id)), None)
         return
+    # Inside a transaction that is not ours, only this thread's connection sees the chunks.
+    shared = not connection.in_atomic_block
     with (
         quick_handoffs(),
         sparing_collections(),
@@ -79,17 +81,25 @@ def run_chunks(job: UploadJob, plan, commit: Commit) -> None:
     ):
 
         def prepare_next() -> Future | None:
-            stored = next(chunks, None)
-            return None if stored is None else checks.submit(plan.prepare, *stored)
+            chunk_id = next(chunk_ids, None)
+            if chunk_id is None:
+                return None
+            if shared:  # read on the checking thread's own connection
+                return checks.submit(lambda: plan.prepare(*payload.chunk_data(chunk_id)))
+            return checks.submit(plan.prepare, *payload.chunk_data(chunk_id))
 
-        if getattr(plan, "looks_ahead", False) and not connection.in_atomic_block:
-            looking_ahead(plan, commit, prepare_next, job)
-            return
-        upcoming = prepare_next()
-        while upcoming is not None:
-            prepared = upcoming.result()
+        try:
+            if getattr(plan, "looks_ahead", False) and shared:
+                looking_ahead(plan, commit, prepare_next, job)
+                return
             upcoming = prepare_next()
-            commit(prepared, None)
+            while upcoming is not None:
+                prepared = upcoming.result()
+                upcoming = prepare_next()
+                commit(prepared, None)
+        finally:
+            if shared:
+                checks.submit(close_connection)
 
 
 def looking_ahead(plan, commit: Commit, prepare_next, job: UploadJob) -> None:

@@ -11,7 +11,6 @@ import threading
 import time
 import traceback
 
-import orjson
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Value
@@ -31,7 +30,6 @@ logger = logging.getLogger("contactload.worker")
 # lookup (or the database may pick us as a deadlock victim); the chunk is then
 # checked again, and such a row is reported as a duplicate.
 WRITE_ATTEMPTS = 5
-STORED_CHARS = 1_000  # of a rejected row's value, as kept for its report
 
 
 class JobLost(Exception):
@@ -126,12 +124,13 @@ def process(job: UploadJob) -> None:
         rules=rules, phonebook_id=job.phonebook_id, agents=lookups.campaign_agents(rules.id)
     )
     plan = UpdatePlan(ctx, job) if job.action == UploadJob.Action.UPDATE else InsertPlan(ctx, job)
-    pipeline.run_chunks(
-        job, plan, lambda prepared, checked: commit_chunk(job, plan, prepared, checked)
-    )
+    with writers.lazy_commits():
+        pipeline.run_chunks(
+            job, plan, lambda prepared, checked: commit_chunk(job, plan, prepared, checked)
+        )
     finished = UploadJob.objects.filter(
         pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token
-    ).update(
+    ).update(  # (its commit waits for the disk: so do the chunks' lazy commits before it)
         state=UploadJob.State.COMPLETED,
         error="",
         finished_at=timezone.now(),
@@ -215,12 +214,7 @@ def record_outcome(job: UploadJob, plan, checked, offset: int) -> int:
     """Store a chunk's rejected rows and advance the job's counts and checkpoint (in the
     chunk's transaction); the number of rows that went in."""
     rejected = checked.rejected
-    order = {header: position for position, header in enumerate(job.headers)}
-    for row in rejected:  # report a row's messages in the order of its columns
-        row.errors.sort(key=lambda error: order.get(error[0], len(order)))
-    writers.insert_row_results(
-        (job.pk, row.row, storable(row.raw), orjson.dumps(row.errors).decode()) for row in rejected
-    )
+    writers.insert_row_results(checked.results)
     done = checked.size - len(rejected)
     advanced = UploadJob.objects.filter(
         pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token, processed=offset
@@ -249,17 +243,3 @@ def log_chunk(job: UploadJob, offset: int, rows: int, rejected: int, seconds: fl
             "duration_s": round(seconds, 3),
         },
     )
-
-
-def storable(raw: dict) -> str:
-    """The row as sent, as JSON text fit for a JSON column: NUL (which PostgreSQL's
-    jsonb refuses) replaced, and values cut at STORED_CHARS with a note of their length."""
-    cut = {}
-    for header, value in raw.items():
-        text = value if isinstance(value, str) else None
-        if isinstance(value, dict | list):
-            text = orjson.dumps(value).decode()
-        if text is not None and len(text) > STORED_CHARS:
-            value = f"{text[:STORED_CHARS]}… ({len(text)} characters)"
-        cut[header] = value
-    return orjson.dumps(cut).decode().replace("\\u0000", "\\ufffd")

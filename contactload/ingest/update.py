@@ -10,7 +10,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from contactload.ingest import lookups, payload, writers
+from contactload.ingest import lookups, payload, results, writers
 from contactload.ingest.insert import Checked
 from contactload.ingest.lookups import DNC_CAMPAIGN, DNC_GLOBAL, in_campaign, in_file
 from contactload.ingest.phones import canonical
@@ -162,7 +162,8 @@ class UpdatePlan:
                     row.reject(*in_campaign(header, campaign))
             if row.ok:
                 pending += [self.changed(row, contact) for contact in contacts]
-        return Checked(len(rows), [row for row in rows if not row.ok], pending)
+        rejected = [row for row in rows if not row.ok]
+        return Checked(len(rows), rejected, results.encoded(self.job, rejected), pending)
 
     def number_facts(self, rows: list[CheckedRow]):
         if not self.changes_number:

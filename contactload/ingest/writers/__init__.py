@@ -7,10 +7,12 @@ when a unique index objects. Each vendor ``encode``s rows given column by column
 list of values per column, in the order the columns are named; JSON already as
 text) into the form it ``insert``s."""
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 
-from django.db import IntegrityError, OperationalError, connection
+from django.db import Error, IntegrityError, OperationalError, connection
 
 from contactload.ingest.writers import postgresql, sqlite
 from contactload.models import Contact, DncEntry, RowResult
@@ -34,6 +36,8 @@ CONTACT_COLUMNS = (
 )
 
 VENDORS = {"postgresql": postgresql, "sqlite": sqlite}
+
+logger = logging.getLogger("contactload.worker")
 
 NUMERIC = CONTACT_COLUMNS.index("numeric")
 
@@ -74,9 +78,18 @@ def update_contacts(columns: Sequence[str], rows: Sequence[tuple]) -> None:
 ROW_RESULT_COLUMNS = ("job_id", "row", "data", "errors")
 
 
-def insert_row_results(rows: Iterable[tuple]) -> None:
-    """Write rejected rows (tuples in ``ROW_RESULT_COLUMNS`` order, JSON as text)."""
-    insert_rows(RowResult._meta.db_table, ROW_RESULT_COLUMNS, list(rows))
+def encode_row_results(rows: Sequence[tuple]) -> object:
+    """Rejected rows (tuples in ``ROW_RESULT_COLUMNS`` order, JSON as text) made ready
+    for ``insert_row_results``, in any thread; None when there are none."""
+    if not rows:
+        return None
+    return VENDORS[connection.vendor].encode(list(zip(*rows, strict=True)))
+
+
+def insert_row_results(encoded: object) -> None:
+    if encoded is not None:
+        table = RowResult._meta.db_table
+        VENDORS[connection.vendor].insert(connection, table, ROW_RESULT_COLUMNS, encoded)
 
 
 DNC_COLUMNS = ("numeric", "campaign_id", "active", "end_date", "created_at")
@@ -110,6 +123,26 @@ def dnc_listed(campaign_id: int, numbers: set[str], today) -> list[tuple[str, in
         sorted(numbers),
         connection.ops.adapt_datefield_value(today),
     )
+
+
+@contextmanager
+def lazy_commits():
+    """While the block runs, this connection's commits return before their records
+    reach the disk (PostgreSQL's ``synchronous_commit``; on SQLite, with its WAL
+    journal and synchronous=NORMAL, every commit already does). A server crash may
+    then lose the last such commits, each whole: a chunk's rows go with its checkpoint,
+    and the job resumes after the last chunk that stayed. On PostgreSQL the next
+    commit that waits for the disk (a job's end) makes every one before it durable.
+    It saves a wait for the disk per chunk (3.5 ms here)."""
+    vendor = VENDORS[connection.vendor]
+    vendor.lazy_commits(connection, True)
+    try:
+        yield
+    finally:
+        try:
+            vendor.lazy_commits(connection, False)
+        except Error:  # a broken connection: its settings go with it
+            logger.warning("could not restore synchronous commits", exc_info=True)
 
 
 def overlaps(action: str) -> bool:

@@ -107,6 +107,12 @@ def escaped(texts: Sequence[str]) -> list[str]:
     return [text.translate(ESCAPES) if SPECIAL.search(text) else text for text in texts]
 
 
+def lazy_commits(connection, lazy: bool) -> None:
+    """For the session (a SET in a transaction that rolls back is undone with it)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF" if lazy else "RESET synchronous_commit")
+
+
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
     """One parameter and a LATERAL probe per value (OFFSET 0 keeps the planner from
     turning it into a scan of the campaign's whole index when statistics are stale,

@@ -53,6 +53,11 @@ def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
         )
 
 
+def lazy_commits(connection, lazy: bool) -> None:
+    """Nothing to do: with the WAL journal and synchronous=NORMAL (settings), a commit
+    never waits for the disk (the journal is synced at checkpoints)."""
+
+
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
     """SQLite plans ``IN`` on the (campaign_id, column) index."""
     return in_batches(
