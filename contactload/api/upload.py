@@ -138,7 +138,7 @@ class BulkUploadView(APIView):
             status, body = idempotency.once(
                 user,
                 key,
-                fingerprint(b"json", raw),
+                fingerprint(b"json", raw) if key else "",  # (only a key's answers need it)
                 lambda remember: submit_json_upload(user=user, body=raw, remember=remember),
             )
         record(UPLOADS, "accepted", "")

@@ -4,6 +4,7 @@ lookup and permission check (rows 6-7) sit between ``check_structure`` and
 ``check_rows`` and are done by the caller."""
 
 from dataclasses import dataclass
+from itertools import repeat
 
 import orjson
 
@@ -36,7 +37,7 @@ def check_structure(data: object) -> Envelope:
     campaign, rows = data.get("campaign"), data.get("bulk_data")
     if not isinstance(campaign, str) or not campaign.strip():
         raise errors.InvalidStructure()
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+    if not isinstance(rows, list) or not rows or not all(map(isinstance, rows, repeat(dict))):
         raise errors.InvalidStructure()
     callback_url = data.get("callback_url")
     if not isinstance(callback_url, str | None):
@@ -84,7 +85,7 @@ def check_rows(envelope: Envelope, rules: CampaignRules, *, max_rows: int) -> tu
     if envelope.action == "update" and not all(reference in row for row in rows):
         raise errors.ReferenceMissingInRows(reference)
     headers = rows[0].keys()
-    if not all(row.keys() == headers for row in rows):
+    if not all(map(headers.__eq__, map(dict.keys, rows))):
         raise errors.NotUniform()
     check_headers(headers, rules, envelope.action, reference)
     if len(rows) > max_rows:

@@ -5,7 +5,7 @@ a concurrent job stored one of the numbers first; the caller checks the chunk ag
 
 from collections import deque
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 
 import orjson
 from django.db import connection
@@ -43,7 +43,7 @@ class InsertPlan:
         self.checker = ColumnChecker(
             ctx.rules, job.headers, text_only=job.source == UploadJob.Source.CSV
         )
-        self.crm_template, self.crm_headers = crm_template(ctx, job.headers)
+        self.crm_pieces, self.crm_headers = crm_layout(ctx, job.headers)
         # A run from the first row knows every value it stores, and then looks up only
         # the values that may clash (``lookups.suspects``) while no chunk meets another
         # upload's contacts; a resumed run cannot know what the runs before it stored.
@@ -132,37 +132,60 @@ class InsertPlan:
         ]
 
     def crm_json(self, columns: list[list], size: int) -> list[str]:
-        """``customer_raw_data`` of each row as JSON text: every value encoded by orjson
-        once per distinct value, set into the campaign's fixed object layout."""
+        """``customer_raw_data`` of each row as JSON text: the campaign's fixed object
+        layout with each row's values (as ``json_texts`` gives them) set in, by C-level
+        joins."""
+        pieces = self.crm_pieces
         if not columns:
-            return [self.crm_template % ()] * size
-        encoded = []
-        for values in columns:
-            if any(type(value) is float for value in values):  # 0.0 == -0.0: no memo
-                encoded.append([orjson.dumps(value).decode() for value in values])
-                continue
-            memo = {value: orjson.dumps(value).decode() for value in set(values)}
-            encoded.append(map(memo.__getitem__, values))
-        return list(map(self.crm_template.__mod__, zip(*encoded, strict=True)))
+            return ["".join(pieces)] * size
+        parts: list = [repeat(pieces[0])]
+        for values, piece in zip(columns, pieces[1:], strict=True):
+            parts += [json_texts(values), repeat(piece)]
+        return list(map("".join, zip(*parts, strict=False)))  # (the pieces repeat)
 
 
-def crm_template(ctx: lookups.JobContext, headers) -> tuple[str, list[str]]:
+NUMBERS = {int, float, type(None)}
+
+
+def json_texts(values: list) -> list[str]:
+    """Each value as orjson writes it, for a column at a time: numbers by one call for
+    the column, a repeated value once, plain text quoted without a call."""
+    kinds = set(map(type, values))
+    if values and kinds <= NUMBERS:  # (no number's text holds a comma)
+        return orjson.dumps(values).decode()[1:-1].split(",")
+    if float not in kinds:  # (0.0 == -0.0: no memo)
+        distinct = set(values)
+        if 4 * len(distinct) <= len(values):
+            texts = {value: orjson.dumps(value).decode() for value in distinct}
+            return list(map(texts.__getitem__, values))
+    if kinds == {str}:
+        joined = "".join(values)
+        # what orjson would escape: quotes, backslashes, control characters
+        if joined.isprintable() and '"' not in joined and "\\" not in joined:
+            return list(map('"{}"'.format, values))
+    return [orjson.dumps(value).decode() for value in values]
+
+
+def crm_layout(ctx: lookups.JobContext, headers) -> tuple[list[str], list[str]]:
     """The layout of ``customer_raw_data`` (``{section: {name: value}}`` for every CRM
-    field of the campaign, sections in the order they first appear) as a %-template
-    with one slot per CRM header the upload sends, and those headers in slot order;
-    fields not sent are null."""
+    field of the campaign, sections in the order they first appear) as the JSON text
+    around one slot per CRM header the upload sends (one piece more than slots), and
+    those headers in slot order; fields not sent are null."""
     sections: dict[str, list] = {}
     for rule in ctx.rules.fields:
         sections.setdefault(rule.section, []).append(rule)
-    sent, slots, parts = set(headers), [], []
-    for section, rules in sections.items():
-        fields = []
-        for rule in rules:
-            key = orjson.dumps(rule.name).decode().replace("%", "%%")
-            fields.append(f"{key}:%s" if rule.header in sent else f"{key}:null")
+    sent, slots, pieces = set(headers), [], []
+    text = "{"
+    for index, (section, rules) in enumerate(sections.items()):
+        text += ("," if index else "") + orjson.dumps(section).decode() + ":{"
+        for position, rule in enumerate(rules):
+            text += ("," if position else "") + orjson.dumps(rule.name).decode() + ":"
             if rule.header in sent:
+                pieces.append(text)
                 slots.append(rule.header)
-        parts.append(
-            orjson.dumps(section).decode().replace("%", "%%") + ":{" + ",".join(fields) + "}"
-        )
-    return "{" + ",".join(parts) + "}", slots
+                text = ""
+            else:
+                text += "null"
+        text += "}"
+    pieces.append(text + "}")
+    return pieces, slots

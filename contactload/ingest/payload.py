@@ -45,7 +45,7 @@ class Chunk:
     def of_rows(cls, rows: Sequence[Sequence], width: int) -> "Chunk":
         """Rows given as cells (lines of another width among them)."""
         ragged = {}
-        if any(len(row) != width for row in rows):
+        if rows and set(map(len, rows)) != {width}:
             ragged = {index: list(row) for index, row in enumerate(rows) if len(row) != width}
             rows = [(None,) * width if index in ragged else row for index, row in enumerate(rows)]
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
@@ -105,14 +105,25 @@ class ChunkWriter:
             if len(self.buffer) >= self.size:
                 self.flush()
 
+    def add_objects(self, rows: list[dict]) -> None:
+        """JSON rows (each one carries every header), taken column by column without
+        making each row's cells first."""
+        self.flush()
+        getters = [itemgetter(header) for header in self.job.headers]
+        for start in range(0, len(rows), self.size):
+            part = rows[start : start + self.size]
+            self.store(Chunk([list(map(get, part)) for get in getters], {}, len(part)))
+
     def flush(self) -> None:
         if self.buffer:
-            data = pack(Chunk.of_rows(self.buffer, self.width))
-            UploadChunk.objects.create(
-                job=self.job, first_row=self.count, rows=len(self.buffer), data=data
-            )
-            self.count += len(self.buffer)
+            self.store(Chunk.of_rows(self.buffer, self.width))
             self.buffer = []
+
+    def store(self, chunk: Chunk) -> None:
+        UploadChunk.objects.create(
+            job=self.job, first_row=self.count, rows=chunk.size, data=pack(chunk)
+        )
+        self.count += chunk.size
 
 
 def stored_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, bytes]]:

@@ -19,7 +19,7 @@ from contactload.ingest import envelope
 from contactload.ingest.callbacks import check_callback_url
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.idempotency import Answer
-from contactload.ingest.payload import ChunkWriter, cells_of
+from contactload.ingest.payload import ChunkWriter
 from contactload.models import Campaign, Phonebook, UploadJob
 from contactload.tasks import enqueue_job
 
@@ -55,7 +55,9 @@ def submit_json_upload(*, user, body: bytes, remember=None) -> Answer:
     )
     with transaction.atomic():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.JSON)
-        store_rows(job, cells_of(upload.rows, headers))
+        chunks = ChunkWriter(job, settings.CONTACTLOAD_CHUNK_ROWS)
+        chunks.add_objects(upload.rows)
+        stored(job, chunks.count)
         return answer(job, remember)
 
 
@@ -104,7 +106,12 @@ def store_rows(job: UploadJob, rows: Iterable) -> None:
     beyond = sum(1 for _row in rows)  # counted, not stored, for the message
     if beyond:
         raise errors.TooManyRows(limit + beyond, limit)
-    job.total = chunks.count
+    stored(job, chunks.count)
+
+
+def stored(job: UploadJob, total: int) -> None:
+    """The job holds its ``total`` rows: it is enqueued when the transaction commits."""
+    job.total = total
     job.save(update_fields=["total"])
     transaction.on_commit(lambda: enqueue_job(job.pk))
 

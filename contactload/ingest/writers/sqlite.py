@@ -18,10 +18,10 @@ OVERLAPS = {"insert": True, "update": False}
 def encode(columns: Sequence[Sequence], order: Sequence[int] | None = None) -> tuple[int, list]:
     """Rows given column by column, as (row count, every row's values one after
     another); the rows in ``order`` (positions) when it is given."""
-    rows = list(zip(*columns, strict=True))
     if order is not None:
-        rows = list(map(rows.__getitem__, order))
-    return len(rows), list(chain.from_iterable(rows))
+        columns = [list(map(column.__getitem__, order)) for column in columns]
+    # (each row's tuple is freed as soon as it is read: none piles up for the collector)
+    return len(columns[0]), list(chain.from_iterable(zip(*columns, strict=True)))
 
 
 def insert(connection, table: str, names: Sequence[str], encoded: tuple[int, list]) -> None:
