@@ -222,3 +222,30 @@ def test_a_running_worker_is_counted_alive_by_health_until_it_stops():
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait()
     assert alive() == 0  # a worker that stops removes its row
+
+
+def test_a_jobs_commits_skip_the_disk_only_while_it_runs(process, campaign):
+    """PostgreSQL: the chunks' commits do not wait for the disk; the job's end does,
+    and the session is left as it was."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's: the PostgreSQL pass")
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        body = process({"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]})
+    assert body["inserted"] == 1
+    sqls = [sql for sql, _params in statements]
+    settings = [sql for sql in sqls if "synchronous_commit" in sql]
+    assert settings == ["SET synchronous_commit TO OFF", "RESET synchronous_commit"]
+    completed = next(
+        index for index, (_sql, params) in enumerate(statements) if "completed" in (params or ())
+    )
+    assert sqls.index("SET synchronous_commit TO OFF") < sqls.index("RESET synchronous_commit")
+    assert sqls.index("RESET synchronous_commit") < completed
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
