@@ -72,9 +72,10 @@ TEMPLATES = [
     }
 ]
 
+SQLITE_WAL_AUTOCHECKPOINT = 16_384  # pages (64 MiB)
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA cache_size=-65536;"
-    "PRAGMA wal_autocheckpoint=16384;PRAGMA journal_size_limit=67108864"
+    f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT};PRAGMA journal_size_limit=67108864"
 )
 _default_db = f"sqlite:///{VAR_DIR / 'contactload.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _default_db)}

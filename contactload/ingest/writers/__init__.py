@@ -129,11 +129,12 @@ def dnc_listed(campaign_id: int, numbers: set[str], today) -> list[tuple[str, in
 def lazy_commits():
     """While the block runs, this connection's commits return before their records
     reach the disk (PostgreSQL's ``synchronous_commit``; on SQLite, with its WAL
-    journal and synchronous=NORMAL, every commit already does). A server crash may
-    then lose the last such commits, each whole: a chunk's rows go with its checkpoint,
-    and the job resumes after the last chunk that stayed. On PostgreSQL the next
-    commit that waits for the disk (a job's end) makes every one before it durable.
-    It saves a wait for the disk per chunk (3.5 ms here)."""
+    journal and synchronous=NORMAL, every commit already does, and the job's connection
+    copies the WAL back into the database less often). A server crash may then lose
+    the last such commits, each whole: a chunk's rows go with its checkpoint, and the
+    job resumes after the last chunk that stayed. On PostgreSQL the next commit that
+    waits for the disk (a job's end) makes every one before it durable. It saves a
+    wait for the disk per chunk (3.5 ms here)."""
     vendor = VENDORS[connection.vendor]
     vendor.lazy_commits(connection, True)
     try:

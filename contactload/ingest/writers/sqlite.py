@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from contextlib import closing
 from itertools import chain
 
+from django.conf import settings
+
 # SQLite works in the worker's own process, and lets go of the interpreter lock for
 # each step of a statement. ``executemany`` steps once a row: with a thread checking
 # rows meanwhile, every row waited for the interpreter (measured: 356 us a row instead
@@ -53,9 +55,23 @@ def update(connection, table: str, columns: Sequence[str], rows: Sequence[tuple]
         )
 
 
+# While a job runs, its connection copies the WAL back into the database once per GiB of
+# it, not once per 64 MiB: each chunk's commit adds again the index pages it touched, and
+# a copy every 64 MiB cost a quarter of the writing thread's time (1.57 s of 5.95 at 400k
+# rows, against 0.77 s with this). The job's end copies the rest, before it completes.
+JOB_WAL_AUTOCHECKPOINT = 262_144  # pages (1 GiB)
+
+
 def lazy_commits(connection, lazy: bool) -> None:
-    """Nothing to do: with the WAL journal and synchronous=NORMAL (settings), a commit
-    never waits for the disk (the journal is synced at checkpoints)."""
+    """A commit never waits for the disk here already (the WAL journal, synchronous=NORMAL:
+    the journal is synced at checkpoints); a job's connection checkpoints less often."""
+    with connection.cursor() as cursor:
+        if lazy:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={JOB_WAL_AUTOCHECKPOINT}")
+        else:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={settings.SQLITE_WAL_AUTOCHECKPOINT}")
+            if not connection.in_atomic_block:  # (a transaction's connection cannot)
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")  # (waits for no reader)
 
 
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
