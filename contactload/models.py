@@ -285,9 +285,10 @@ class UploadJob(models.Model):
 class UploadChunk(models.Model):
     """A slice of the upload as accepted, compressed: the worker's unit of work.
 
-    Rows are kept as lists of cells in the order of the job's ``headers`` (JSON
-    objects too: they all carry every header; chunks of earlier versions hold them
-    as objects). Chunks are apart from the job so job reads stay light."""
+    Rows are kept column by column, in the order of the job's ``headers``, for CSV
+    lines and JSON objects alike (``payload.Chunk``; chunks of earlier versions hold
+    rows of cells or JSON objects). Chunks are apart from the job so job reads stay
+    light."""
 
     job = models.ForeignKey(UploadJob, on_delete=models.CASCADE, related_name="chunks")
     first_row = models.PositiveIntegerField()  # 0-based position of the chunk's first row

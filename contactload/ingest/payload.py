@@ -156,8 +156,8 @@ def row_dict(headers: list[str], cells: Sequence) -> dict:
 
 
 def cells_of(rows: list[dict], headers: Sequence[str]) -> list[Sequence]:
-    """JSON rows (every one carries every header) as cells in ``headers`` order: what
-    is stored, smaller than the objects and quicker to read back."""
+    """JSON rows (every one carries every header) as cells in ``headers`` order (the
+    rows of a chunk stored as objects by an earlier version)."""
     if len(headers) == 1:
         return [(row[headers[0]],) for row in rows]
     return list(map(itemgetter(*headers), rows))

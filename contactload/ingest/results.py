@@ -12,11 +12,12 @@ STORED_CHARS = 1_000  # of a rejected row's value, as kept for its report
 
 
 def encoded(job: UploadJob, rejected: list[CheckedRow]) -> object:
-    """``rejected`` as ``writers.insert_row_results`` writes them (None when there are none)."""
+    """``rejected`` as ``writers.insert_row_results`` writes them (``ROW_RESULT_COLUMNS``;
+    None when there are none)."""
     order = {header: position for position, header in enumerate(job.headers)}
     for row in rejected:  # report a row's messages in the order of its columns
         row.errors.sort(key=lambda error: order.get(error[0], len(order)))
-    return writers.encode_row_results(
+    return writers.encode_rows(
         [
             (job.pk, row.row, storable(row.raw), orjson.dumps(row.errors).decode())
             for row in rejected

@@ -62,10 +62,11 @@ def insert_contacts(encoded: object) -> None:
         VENDORS[connection.vendor].insert(connection, table, CONTACT_COLUMNS, encoded)
 
 
-def insert_rows(table: str, names: Sequence[str], rows: Sequence[tuple]) -> None:
-    if rows:
-        vendor = VENDORS[connection.vendor]
-        vendor.insert(connection, table, names, vendor.encode(list(zip(*rows, strict=True))))
+def encode_rows(rows: Sequence[tuple]) -> object:
+    """Rows given as tuples, in the form the database takes them; None when there are none."""
+    if not rows:
+        return None
+    return VENDORS[connection.vendor].encode(list(zip(*rows, strict=True)))
 
 
 def update_contacts(columns: Sequence[str], rows: Sequence[tuple]) -> None:
@@ -78,15 +79,9 @@ def update_contacts(columns: Sequence[str], rows: Sequence[tuple]) -> None:
 ROW_RESULT_COLUMNS = ("job_id", "row", "data", "errors")
 
 
-def encode_row_results(rows: Sequence[tuple]) -> object:
-    """Rejected rows (tuples in ``ROW_RESULT_COLUMNS`` order, JSON as text) made ready
-    for ``insert_row_results``, in any thread; None when there are none."""
-    if not rows:
-        return None
-    return VENDORS[connection.vendor].encode(list(zip(*rows, strict=True)))
-
-
 def insert_row_results(encoded: object) -> None:
+    """Write rejected rows: tuples in ``ROW_RESULT_COLUMNS`` order, JSON as text, as
+    ``encode_rows`` made them (in any thread)."""
     if encoded is not None:
         table = RowResult._meta.db_table
         VENDORS[connection.vendor].insert(connection, table, ROW_RESULT_COLUMNS, encoded)
@@ -98,7 +93,9 @@ DNC_COLUMNS = ("numeric", "campaign_id", "active", "end_date", "created_at")
 def insert_dnc_entries(rows: Sequence[tuple]) -> None:
     """Write DNC entries (tuples in ``DNC_COLUMNS`` order) with the contacts' bulk
     insert, in number order; IntegrityError when one is already listed."""
-    insert_rows(DncEntry._meta.db_table, DNC_COLUMNS, sorted(rows, key=itemgetter(0)))
+    encoded = encode_rows(sorted(rows, key=itemgetter(0)))
+    if encoded is not None:
+        VENDORS[connection.vendor].insert(connection, DncEntry._meta.db_table, DNC_COLUMNS, encoded)
 
 
 def campaign_holders(campaign_id: int, column: str, values: set[str]) -> list[tuple[str, int]]:

@@ -104,7 +104,7 @@ def escaped(texts: Sequence[str]) -> list[str]:
     joined = "".join(texts)
     if "\\" not in joined and joined.isprintable():  # (the special ones are not)
         return list(texts)
-    return [text.translate(ESCAPES) if SPECIAL.search(text) else text for text in texts]
+    return list(map(cell_text, texts))
 
 
 def lazy_commits(connection, lazy: bool) -> None:

@@ -34,7 +34,7 @@ def insert(connection, table: str, names: Sequence[str], encoded: tuple[int, lis
     row = "(" + ", ".join("?" for _ in names) + ")"
     # as many rows as the statement may hold variables (32,766 since SQLite 3.32)
     connection.ensure_connection()
-    size = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)
+    size = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
     # sqlite3's own cursor, with its own placeholders: Django's would rewrite each long
     # statement's "%s" with a regex, holding the interpreter lock. Its errors are
     # wrapped into Django's (IntegrityError) here.
