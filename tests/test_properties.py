@@ -17,7 +17,7 @@ from contactload.ingest.columns import ColumnChecker
 from contactload.ingest.insert import InsertPlan, json_texts
 from contactload.ingest.lookups import JobContext
 from contactload.ingest.payload import Chunk
-from contactload.ingest.rows import RowChecker
+from contactload.ingest.rows import ASCII_EMAIL, PLAIN_EMAIL, RowChecker
 from contactload.ingest.submit import csv_records
 from contactload.models import Contact, RowResult, UploadJob
 from tests.conftest import run_worker
@@ -104,6 +104,10 @@ EDGE_VALUES = [
     "09876543210",
     "919876543210",
     " 9876543210",
+    "+91 98765 43210",
+    " 98765 43210 ",
+    "9" + " " * 60 + "876543210",  # spaces taken out, but longer than canonical reads
+    " " * 60 + "9876543210",  # stripped first: a plain number
     "98765\u200943210",
     "\u0669\u0668\u0667\u0666\u0665\u0664\u0663\u0662\u0661\u0660",
     "1" * 40,
@@ -129,6 +133,19 @@ EDGE_VALUES = [
     "+12",
 ]
 EDGES = st.sampled_from(EDGE_VALUES)
+
+
+# ASCII text shaped like addresses: every character either pattern treats specially
+ascii_addresses = st.from_regex(
+    r"[-!#$%&'*+/=?^_`{}|~.a-zA-Z0-9@]{0,12}@[-a-zA-Z0-9.]{0,20}\.(?:[-a-zA-Z]{0,6}|[xX][nN]--[a-z0-9-]{0,4})",
+    fullmatch=True,
+)
+
+
+@settings(max_examples=1000, deadline=None, database=None)
+@given(ascii_addresses | st.text(alphabet=st.characters(max_codepoint=127), max_size=30))
+def test_the_ascii_email_pattern_agrees_with_djangos_on_ascii_text(value):
+    assert bool(ASCII_EMAIL.fullmatch(value)) == bool(PLAIN_EMAIL.fullmatch(value))
 
 
 @pytest.mark.parametrize("header", HEADERS)

@@ -49,13 +49,14 @@ def canonical(raw: str, country: str) -> str | None:
     return _parse(cleaned, country)
 
 
-def plain_spellings(country: str) -> Callable[[str], str | None] | None:
-    """For the country, a function that gives a value's E.164 form when the value is
-    already a plain spelling (ASCII digits, an optional leading '+', no separators) that
-    the country's shortcuts settle, and None otherwise (then ask ``canonical``); None
-    when the country has no shortcuts. The caller makes sure values are ASCII."""
+def plain_spellings(country: str) -> Callable[[list[str]], list[str | None]] | None:
+    """For the country, a function that gives, for a list of values, each one's E.164
+    form when the value is already a plain spelling (ASCII digits, an optional leading
+    '+', no separators) that the country's shortcuts settle, and None otherwise (then
+    ask ``canonical``); None when the country has no shortcuts. The caller makes sure
+    values are ASCII."""
     plan = _plan(country)
-    return None if plan is None else plan.resolve
+    return None if plan is None else plan.column
 
 
 def canonical_slow(raw: str, country: str) -> str | None:
@@ -94,34 +95,30 @@ def _parse(cleaned: str, country: str) -> str | None:
 class _Plan:
     """One country's shortcuts, derived from the metadata phonenumbers itself uses.
 
-    Each table maps the cleaned input's length to a pattern for one spelling that fullmatches
-    only when parse + is_valid_number would accept that spelling as that NSN (retraced from
-    phonenumbers' source). ``resolve`` answers only then; otherwise it returns None and the
-    library decides.
+    ``spelled`` fullmatches a cleaned input only when parse + is_valid_number would accept
+    it in one of the plain spellings (retraced from phonenumbers' source): <nsn>,
+    <code><nsn>, +<code><nsn>, <national prefix><nsn>, tried in that order, the NSN
+    captured by the spelling's own group (the last group to close). ``resolve`` answers
+    only then; otherwise it returns None and the library decides.
     """
 
-    code: str  # country calling code, e.g. "91"
-    national: dict[int, re.Pattern]  # <nsn>
-    coded: dict[int, re.Pattern]  # <code><nsn>
-    plus: dict[int, re.Pattern]  # +<code><nsn>
-    trunk: dict[int, re.Pattern]  # <national prefix><nsn>
-    trunk_prefix: str  # e.g. "0"
+    e164: str  # "+" and the country calling code, e.g. "+91"
+    spelled: re.Pattern
+    nsn_groups: frozenset[int]  # the group of each spelling
 
     def resolve(self, cleaned: str) -> str | None:
-        length = len(cleaned)
-        if cleaned.startswith("+"):
-            pattern = self.plus.get(length)
-            return cleaned if pattern and pattern.fullmatch(cleaned) else None
-        pattern = self.national.get(length)
-        if pattern and pattern.fullmatch(cleaned):
-            return "+" + self.code + cleaned
-        if cleaned.startswith(self.code):
-            pattern = self.coded.get(length)
-            return "+" + cleaned if pattern and pattern.fullmatch(cleaned) else None
-        pattern = self.trunk.get(length)
-        if pattern and pattern.fullmatch(cleaned):
-            return "+" + self.code + cleaned[len(self.trunk_prefix) :]
-        return None
+        match = self.spelled.fullmatch(cleaned)
+        if match is None or match.lastindex not in self.nsn_groups:
+            return None
+        return self.e164 + match[match.lastindex]
+
+    def column(self, values: list[str]) -> list[str | None]:
+        """``resolve`` of each value (cleaned, ASCII), one C-level pass of the pattern."""
+        groups, e164 = self.nsn_groups, self.e164
+        return [
+            e164 + match[match.lastindex] if match and match.lastindex in groups else None
+            for match in map(self.spelled.fullmatch, values)
+        ]
 
 
 @functools.cache
@@ -161,24 +158,30 @@ def _plan(country: str) -> _Plan | None:
         if alternatives:
             valid[length] = f"{leading}(?=(?:{general})\\Z)(?:{alternatives})"
 
-    def table(head: str, size: int) -> dict[int, re.Pattern]:
-        return {size + length: re.compile(head + rule) for length, rule in valid.items()}
+    # a valid NSN, its length (what is left of the input) deciding its pattern
+    nsn = "|".join(f"(?=.{{{length}}}\\Z){rule}" for length, rule in valid.items())
+
+    def spelling(name: str, head: str) -> str:
+        return f"{head}(?P<{name}>{nsn})"
 
     # What each spelling must rule out, retraced from phonenumbers.parse: an international
     # prefix (a country code would be read after it); a national prefix (it would be stripped,
     # after our code too); a number matching the general pattern whole (our code would stay).
+    spellings = [
+        spelling("national", f"(?!{idd})(?!{stripped})"),
+        # (a number starting with our code is never read with a national prefix)
+        spelling("coded", f"(?!{idd})(?!(?:{general})\\Z){code}(?!{stripped})"),
+        spelling("plus", f"\\+{code}(?!{stripped})"),
+    ]
     trunk = meta.national_prefix or ""
     if trunk.isdigit() and trunk.isascii() and not meta.national_prefix_transform_rule:
         # parse strips the first match of national_prefix_for_parsing; use it only when that
         # match is exactly ``trunk`` (the atomic group is that first match).
-        trunks = table(f"(?!{idd})(?=(?>{stripped})(?<=\\A{trunk})){trunk}", len(trunk))
-    else:
-        trunks = {}
+        head = f"(?!{code})(?!{idd})(?=(?>{stripped})(?<=\\A{trunk})){trunk}"
+        spellings.append(spelling("trunk", head))
+    spelled = re.compile("|".join(spellings))
     return _Plan(
-        code=code,
-        national=table(f"(?!{idd})(?!{stripped})", 0),
-        coded=table(f"(?!{idd})(?!(?:{general})\\Z){code}(?!{stripped})", len(code)),
-        plus=table(f"\\+{code}(?!{stripped})", 1 + len(code)),
-        trunk=trunks,
-        trunk_prefix=trunk,
+        e164="+" + code,
+        spelled=spelled,
+        nsn_groups=frozenset(spelled.groupindex.values()),
     )

