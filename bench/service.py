@@ -157,10 +157,15 @@ class Client:
             raise RuntimeError(f"upload refused: {status} {answer}")
         return answer["job_id"], seconds, now
 
-    def wait_completed(self, job_id: str, timeout: float) -> tuple[dict, float]:
-        """(status body, wall-clock time the job finished) once it is completed."""
+    def wait_completed(
+        self, job_id: str, timeout: float, since: float | None = None
+    ) -> tuple[dict, float]:
+        """(status body, wall-clock time the job finished) once it is completed; polls
+        the more rarely the longer the wait has gone on since ``since`` (a
+        ``time.monotonic()``; default now), so that waiting for several jobs in turn
+        polls as rarely as waiting for one."""
         deadline = time.monotonic() + timeout
-        started = time.monotonic()
+        started = time.monotonic() if since is None else since
         while time.monotonic() < deadline:
             status, body = self.request("GET", f"/api/bulkphonebookupload/status/{job_id}/")
             if status != 200:
