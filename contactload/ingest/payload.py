@@ -105,14 +105,11 @@ class ChunkWriter:
             if len(self.buffer) >= self.size:
                 self.flush()
 
-    def add_objects(self, rows: list[dict]) -> None:
-        """JSON rows (each one carries every header), taken column by column without
-        making each row's cells first."""
+    def add_packed(self, packed: Iterable[tuple[int, bytes]]) -> None:
+        """Chunks ``pack_objects`` made, in order."""
         self.flush()
-        getters = [itemgetter(header) for header in self.job.headers]
-        for start in range(0, len(rows), self.size):
-            part = rows[start : start + self.size]
-            self.store(Chunk([list(map(get, part)) for get in getters], {}, len(part)))
+        for rows, data in packed:
+            self.store_packed(rows, data)
 
     def flush(self) -> None:
         if self.buffer:
@@ -120,10 +117,23 @@ class ChunkWriter:
             self.buffer = []
 
     def store(self, chunk: Chunk) -> None:
-        UploadChunk.objects.create(
-            job=self.job, first_row=self.count, rows=chunk.size, data=pack(chunk)
-        )
-        self.count += chunk.size
+        self.store_packed(chunk.size, pack(chunk))
+
+    def store_packed(self, rows: int, data: bytes) -> None:
+        UploadChunk.objects.create(job=self.job, first_row=self.count, rows=rows, data=data)
+        self.count += rows
+
+
+def pack_objects(rows: list[dict], headers: Sequence[str], size: int) -> list[tuple[int, bytes]]:
+    """JSON rows (each one carries every header) as packed chunks of ``size`` rows:
+    (rows, data) each, taken column by column without making each row's cells first.
+    Needs no database: done before the job's transaction, it keeps that one short (on
+    SQLite, the worker waits for the write lock meanwhile)."""
+    getters = [itemgetter(header) for header in headers]
+    return [
+        (len(part), pack(Chunk([list(map(get, part)) for get in getters], {}, len(part))))
+        for part in (rows[start : start + size] for start in range(0, len(rows), size))
+    ]
 
 
 def stored_chunks(job: UploadJob, start: int = 0) -> Iterator[tuple[int, bytes]]:

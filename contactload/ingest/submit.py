@@ -19,7 +19,7 @@ from contactload.ingest import envelope
 from contactload.ingest.callbacks import check_callback_url
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.idempotency import Answer
-from contactload.ingest.payload import ChunkWriter
+from contactload.ingest.payload import ChunkWriter, pack_objects
 from contactload.models import Campaign, Phonebook, UploadJob
 from contactload.tasks import enqueue_job
 
@@ -53,10 +53,11 @@ def submit_json_upload(*, user, body: bytes, remember=None) -> Answer:
     headers = envelope.check_rows(
         upload, load_rules(campaign), max_rows=settings.CONTACTLOAD_MAX_ROWS
     )
+    packed = pack_objects(upload.rows, headers, settings.CONTACTLOAD_CHUNK_ROWS)
     with transaction.atomic():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.JSON)
         chunks = ChunkWriter(job, settings.CONTACTLOAD_CHUNK_ROWS)
-        chunks.add_objects(upload.rows)
+        chunks.add_packed(packed)
         stored(job, chunks.count)
         return answer(job, remember)
 
