@@ -3,6 +3,8 @@ only the numbers and unique values that may clash (ingest/seen.py): a repeat far
 back in the upload, rows rejected anyway, and, after the unique indexes objected on a
 write, everything. Through HTTP and the real worker, checked in the database."""
 
+import logging
+
 from contactload.ingest import lookups
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.insert import InsertPlan
@@ -76,6 +78,21 @@ def test_chunks_that_meet_another_uploads_contacts_after_clean_ones(process, age
     assert stored == {f"+9198765432{i:02d}" for i in range(10, 21)}
     assert Contact.objects.count() == 4 + 11
     assert first["inserted"] == 4
+
+
+def test_an_upload_to_a_campaign_holding_contacts_looks_its_first_chunk_up_in_full(
+    process, agents, settings, caplog
+):
+    """A lead sent again is found by the lookups, not by the unique index on a write
+    (which would roll the chunk back and check it again)."""
+    process({"campaign": "Sales", "bulk_data": numbers(0, 4)})
+    settings.CONTACTLOAD_CHUNK_ROWS = 3
+    caplog.set_level(logging.INFO, logger="contactload.worker")
+    rows = [*numbers(10, 12), *numbers(2, 3), *numbers(12, 16)]
+    body = process({"campaign": "Sales", "bulk_data": rows})
+    assert codes(body) == {3: {"numeric": ["duplicate_in_campaign"]}}
+    assert "lost a race" not in caplog.text
+    assert Contact.objects.count() == 4 + 6
 
 
 def test_a_resumed_run_looks_up_every_value(upload, api, agents, campaign, settings):

@@ -48,7 +48,10 @@ class InsertPlan:
         # the values that may clash (``lookups.suspects``) while no chunk meets another
         # upload's contacts; a resumed run cannot know what the runs before it stored.
         self.seen = Seen() if job.processed == 0 else None
-        self.trusting = self.seen is not None
+        # In a campaign that holds contacts already, the first chunk looks every value up
+        # (a lead sent again is usual): trusting, it would be written, meet the unique
+        # index, be rolled back and checked again, and the chunk after it too.
+        self.trusting = self.seen is not None and not lookups.campaign_holds_contacts(ctx)
         # what committed chunks stored, for ``check`` to file into ``seen`` (off the
         # writing thread); a deque: appended and popped in different threads
         self.unfiled: deque[tuple[set, set]] = deque()

@@ -15,7 +15,7 @@ from contactload.ingest.campaign import CampaignRules
 from contactload.ingest.columns import CheckedChunk
 from contactload.ingest.rows import CheckedRow, Error
 from contactload.ingest.seen import Seen
-from contactload.models import Membership, Role
+from contactload.models import Contact, Membership, Role
 
 IN_FILE = "This row is duplicated in file"
 NOT_ASSIGNED = ("user", "user_not_assigned", "This user is not assigned to this campaign")
@@ -53,6 +53,10 @@ def campaign_agents(campaign_id: int) -> dict[str, int]:
         campaign_id=campaign_id, user__profile__role=Role.AGENT, user__is_active=True
     )
     return dict(memberships.values_list("user__username", "user_id"))
+
+
+def campaign_holds_contacts(ctx: JobContext) -> bool:
+    return Contact.objects.filter(campaign_id=ctx.rules.id).exists()
 
 
 def user_errors(ctx: JobContext, names: set) -> dict[str, Error]:
