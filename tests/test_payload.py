@@ -5,6 +5,8 @@ import zlib
 
 import lz4.frame
 import orjson
+import pytest
+from django.db import connection
 
 from contactload.ingest import payload
 from contactload.ingest.payload import Chunk, RaggedRow
@@ -56,3 +58,15 @@ def test_row_wise_chunks_of_earlier_versions_are_read_back():
         assert chunk.size == 2
         assert [list(cells) for cells in chunk.rows()] == ROWS
         assert chunk.dicts(HEADERS) == OBJECTS
+
+
+@pytest.mark.django_db
+def test_postgresql_stores_a_chunk_as_sent_without_compressing_it_again():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL column setting: the PostgreSQL pass")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s",
+            ['"contactload_uploadchunk"', "data"],
+        )
+        assert cursor.fetchone() == ("e",)  # EXTERNAL: out of line, never compressed
