@@ -75,6 +75,11 @@ def test_rows_sharing_values_are_stored_as_given(memory, count):
         assert len(rows.values) == 3 * count
 
 
+def test_no_rows_write_nothing(memory):
+    sqlite.insert(memory, "t", NAMES, sqlite.encode([[] for _ in NAMES]))
+    assert stored(memory) == []
+
+
 def test_a_unique_index_objects_through_the_shared_value_statements(memory):
     columns = [[1, 1], ["+919876543210", "+919876543210"], [None, None]]
     with pytest.raises(IntegrityError):

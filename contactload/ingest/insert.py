@@ -48,10 +48,8 @@ class InsertPlan:
         # the values that may clash (``lookups.suspects``) while no chunk meets another
         # upload's contacts; a resumed run cannot know what the runs before it stored.
         self.seen = Seen() if job.processed == 0 else None
-        # In a campaign that holds contacts already, the first chunk looks every value up
-        # (a lead sent again is usual): trusting, it would be written, meet the unique
-        # index, be rolled back and checked again, and the chunk after it too.
-        self.trusting = self.seen is not None and not lookups.campaign_holds_contacts(ctx)
+        self.trusting = self.seen is not None
+        self.first = True  # the next ``check`` is the run's first
         # what committed chunks stored, for ``check`` to file into ``seen`` (off the
         # writing thread); a deque: appended and popped in different threads
         self.unfiled: deque[tuple[set, set]] = deque()
@@ -67,6 +65,12 @@ class InsertPlan:
         counts as stored by this upload though it may not be committed yet."""
         while self.unfiled:
             self.seen.add(*self.unfiled.popleft())
+        if self.first:
+            # In a campaign that holds contacts already, the first chunk looks every value
+            # up (a lead sent again is usual): trusting, it would be written, meet the
+            # unique index, be rolled back and checked again, and the chunk after it too.
+            self.first = False
+            self.trusting = self.trusting and not lookups.campaign_holds_contacts(self.ctx)
         seen = self.seen if self.trusting else None
         errors, elsewhere = lookups.check_columns(
             self.ctx, chunk, earlier.accepted if earlier else None, seen

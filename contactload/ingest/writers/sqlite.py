@@ -39,6 +39,8 @@ class Rows:
 
 def shared_value(column: Sequence) -> bool:
     """Whether every value of ``column`` is the same (not merely equal: True == 1)."""
+    if not column:
+        return False
     first = column[0]
     return (
         type(first) in CONSTANT_TYPES
