@@ -57,9 +57,13 @@ def encode_contacts(columns: Sequence[Sequence]) -> object:
 
 def insert_contacts(encoded: object) -> None:
     """Write contacts ``encode_contacts`` made ready."""
+    insert_encoded(Contact, CONTACT_COLUMNS, encoded)
+
+
+def insert_encoded(model, columns: Sequence[str], encoded: object) -> None:
+    """Write rows the vendor's ``encode`` made (nothing for None) into ``model``'s table."""
     if encoded is not None:
-        table = Contact._meta.db_table
-        VENDORS[connection.vendor].insert(connection, table, CONTACT_COLUMNS, encoded)
+        VENDORS[connection.vendor].insert(connection, model._meta.db_table, columns, encoded)
 
 
 def encode_rows(rows: Sequence[tuple]) -> object:
@@ -82,9 +86,7 @@ ROW_RESULT_COLUMNS = ("job_id", "row", "data", "errors")
 def insert_row_results(encoded: object) -> None:
     """Write rejected rows: tuples in ``ROW_RESULT_COLUMNS`` order, JSON as text, as
     ``encode_rows`` made them (in any thread)."""
-    if encoded is not None:
-        table = RowResult._meta.db_table
-        VENDORS[connection.vendor].insert(connection, table, ROW_RESULT_COLUMNS, encoded)
+    insert_encoded(RowResult, ROW_RESULT_COLUMNS, encoded)
 
 
 DNC_COLUMNS = ("numeric", "campaign_id", "active", "end_date", "created_at")
@@ -93,9 +95,7 @@ DNC_COLUMNS = ("numeric", "campaign_id", "active", "end_date", "created_at")
 def insert_dnc_entries(rows: Sequence[tuple]) -> None:
     """Write DNC entries (tuples in ``DNC_COLUMNS`` order) with the contacts' bulk
     insert, in number order; IntegrityError when one is already listed."""
-    encoded = encode_rows(sorted(rows, key=itemgetter(0)))
-    if encoded is not None:
-        VENDORS[connection.vendor].insert(connection, DncEntry._meta.db_table, DNC_COLUMNS, encoded)
+    insert_encoded(DncEntry, DNC_COLUMNS, encode_rows(sorted(rows, key=itemgetter(0))))
 
 
 def campaign_holders(campaign_id: int, column: str, values: set[str]) -> list[tuple[str, int]]:

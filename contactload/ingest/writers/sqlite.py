@@ -78,7 +78,7 @@ def insert(connection, table: str, names: Sequence[str], rows: Rows) -> None:
     statement's text is made (and prepared by SQLite) once per connection."""
     connection.ensure_connection()
     limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    width, shared = rows.width, rows.shared
+    width, shared, names = rows.width, rows.shared, tuple(names)
     most = (limit - len(shared)) // width
     # sqlite3's own cursor, with its own placeholders: Django's would rewrite each long
     # statement's "%s" with a regex, holding the interpreter lock. Its errors are
@@ -88,7 +88,7 @@ def insert(connection, table: str, names: Sequence[str], rows: Rows) -> None:
         while start < rows.count:
             left = rows.count - start
             size = most if left >= most else 1 << (left.bit_length() - 1)
-            sql = statement(table, tuple(names), rows.layout, width, size)
+            sql = statement(table, names, rows.layout, width, size)
             cursor.execute(sql, shared + rows.values[start * width : (start + size) * width])
             start += size
 
