@@ -165,6 +165,9 @@ CONTACTLOAD_MAX_CSV_ROWS = env_int("CONTACTLOAD_MAX_CSV_ROWS", 10_000_000)
 CONTACTLOAD_CHUNK_ROWS = env_int("CONTACTLOAD_CHUNK_ROWS", 10_000)
 CONTACTLOAD_IMPROPER_DATA_LIMIT = env_int("CONTACTLOAD_IMPROPER_DATA_LIMIT", 1_000)
 # Crash recovery: a running job whose heartbeat is older than this is re-queued.
+# A worker follows one upload with the next one queued (its first chunk checked while
+# the last one's chunks are written) for up to this long before it takes another task.
+CONTACTLOAD_FOLLOW_S = float(os.environ.get("CONTACTLOAD_FOLLOW_S", 60))
 CONTACTLOAD_STALE_AFTER_S = float(os.environ.get("CONTACTLOAD_STALE_AFTER_S", 60))
 CONTACTLOAD_REAP_INTERVAL_S = float(os.environ.get("CONTACTLOAD_REAP_INTERVAL_S", 10))
 CONTACTLOAD_MAX_ATTEMPTS = env_int("CONTACTLOAD_MAX_ATTEMPTS", 5)

@@ -32,6 +32,8 @@ class Checked:
     contacts: object
     # the numbers and unique values it stores (inserts)
     accepted: tuple[set, set] = field(default_factory=lambda: (set(), set()))
+    # (campaign id, phonebook id) of the upload it belongs to (inserts)
+    owner: tuple = ()
 
 
 class InsertPlan:
@@ -40,6 +42,7 @@ class InsertPlan:
 
     def __init__(self, ctx: lookups.JobContext, job: UploadJob):
         self.ctx, self.job = ctx, job
+        self.owner = (ctx.rules.id, ctx.phonebook_id)
         self.checker = ColumnChecker(
             ctx.rules, job.headers, text_only=job.source == UploadJob.Source.CSV
         )
@@ -62,7 +65,8 @@ class InsertPlan:
 
     def check(self, chunk: CheckedChunk, earlier: Checked | None = None) -> Checked:
         """The chunk's lookups; ``earlier``, when given, is the chunk before it, which
-        counts as stored by this upload though it may not be committed yet."""
+        counts as stored (by this upload, or by the one a worker ran before it, as
+        ``owner`` tells) though it may not be committed yet."""
         while self.unfiled:
             self.seen.add(*self.unfiled.popleft())
         if self.first:
@@ -72,9 +76,12 @@ class InsertPlan:
             self.first = False
             self.trusting = self.trusting and not lookups.campaign_holds_contacts(self.ctx)
         seen = self.seen if self.trusting else None
-        errors, elsewhere = lookups.check_columns(
-            self.ctx, chunk, earlier.accepted if earlier else None, seen
-        )
+        mine = before = None
+        if earlier is not None and earlier.owner == self.owner:
+            mine = earlier.accepted
+        elif earlier is not None and earlier.owner[:1] == self.owner[:1]:  # same campaign
+            before = earlier.accepted
+        errors, elsewhere = lookups.check_columns(self.ctx, chunk, mine, seen, before)
         # Values of other uploads about: look every value up until a chunk meets none.
         self.trusting = self.seen is not None and not elsewhere
         good = [i not in errors for i in range(chunk.size)]
@@ -91,6 +98,7 @@ class InsertPlan:
             results.encoded(self.job, rejected),
             writers.encode_contacts(contacts),
             (numbers, ids),
+            self.owner,
         )
 
     def write(self, checked: Checked) -> None:

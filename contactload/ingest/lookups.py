@@ -107,6 +107,7 @@ def check_columns(
     chunk: CheckedChunk,
     earlier: tuple[set, set] | None = None,
     seen: Seen | None = None,
+    before: tuple[set, set] | None = None,
 ) -> tuple[dict[int, list[Error]], bool]:
     """Every row's errors: those of the per-row rules, then the users, DNC lists and
     duplicates (each one query for the chunk); ``earlier`` holds the numbers and unique
@@ -117,6 +118,8 @@ def check_columns(
     With ``seen`` (what this run stored before), only the numbers and unique values of
     rows that are rejected anyway or may clash are looked up (``suspects``); the others
     count as new, and the unique indexes object when the chunk is written if one is not.
+    ``before`` holds the numbers and unique values another upload's last chunk stores,
+    when it may not be committed yet (a worker that follows one job with the next).
     Also returns whether a value was found held by another upload."""
     rules = ctx.rules
     errors = {index: list(found) for index, found in chunk.errors.items()}
@@ -134,16 +137,22 @@ def check_columns(
     ids.discard(None)
     blocked_global, blocked_here = blocked_numbers(rules.id, numbers)
     earlier_numbers, earlier_ids = earlier or (set(), set())  # stored, maybe not committed
+    before_numbers, before_ids = before or (set(), set())  # the same, by another upload
     repeated_numbers, repeated_ids = repeated(numeric), repeated(uniqueid)
     asked_numbers, asked_ids = numbers, ids
     if seen is not None:
         odd_numbers = repeated_numbers | blocked_global | blocked_here | seen.numbers.maybe(numbers)
         odd_ids = repeated_ids | seen.ids.maybe(ids)
         asked_numbers, asked_ids = suspects(
-            numeric, uniqueid, errors, odd_numbers | earlier_numbers, odd_ids | earlier_ids
+            numeric,
+            uniqueid,
+            errors,
+            odd_numbers | earlier_numbers | before_numbers,
+            odd_ids | earlier_ids | before_ids,
         )
     numbers_mine, numbers_others = existing(ctx, "numeric", asked_numbers)
     numbers_mine |= numbers & earlier_numbers
+    numbers_others |= numbers & before_numbers
     number_hits = blocked_global | blocked_here | numbers_mine | repeated_numbers
     if rules.rejects_duplicates:
         number_hits |= numbers_others
@@ -151,6 +160,7 @@ def check_columns(
     if chunk.uniqueid is not None:
         ids_mine, ids_others = existing(ctx, "uniqueid", asked_ids)
         ids_mine |= ids & earlier_ids
+        ids_others |= ids & before_ids
         id_hits = ids_mine | ids_others | repeated_ids
     elsewhere = bool(ids_others or (rules.rejects_duplicates and numbers_others))
     if not number_hits and not id_hits:

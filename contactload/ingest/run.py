@@ -57,15 +57,108 @@ def run_job(job_id: str) -> None:
     if job is None:
         logger.info("job %s is not queued; nothing to do", job_id)
         return
-    job_event(job, "job running", logging.INFO)
-    try:
-        with Heartbeat(job):
-            process(job)
-    except JobLost:
-        logger.warning("job %s was taken over by another run; leaving it", job_id)
-    except Exception:
-        logger.exception("job %s failed (attempt %d)", job_id, job.attempts)
-        retry_or_fail(job, traceback.format_exc())
+    Stream(job).run()
+
+
+class Stream:
+    """A run of the job a task was queued for, then of new insert jobs queued after it
+    (``follow``), for up to ``CONTACTLOAD_FOLLOW_S``: the next job's first chunk is
+    checked and looked up while this one's last chunks are written, so that a queue of
+    uploads keeps the database busy from one to the next. Each job is claimed, beats,
+    completes, or fails and is retried, on its own; a job claimed ahead when another
+    fails goes back to the queue, where its own task finds it."""
+
+    def __init__(self, job: UploadJob):
+        self.current = job  # the job whose chunks are being committed
+        self.ahead: list[UploadJob] = []  # claimed, its chunks in flight
+        self.heartbeats = {job.pk: Heartbeat(job)}
+        self.started = time.monotonic()
+
+    def run(self) -> None:
+        job = self.current
+        job_event(job, "job running", logging.INFO)
+        self.heartbeats[job.pk].start()
+        try:
+            try:
+                with writers.lazy_commits():
+                    pipeline.run_chunks(self.segment(job), self.follow, self.entering)
+                finish(self.current)
+            finally:
+                for other in self.ahead:
+                    self.release(other)
+        except JobLost:
+            logger.warning("job %s was taken over by another run; leaving it", self.current.pk)
+        except Exception:
+            logger.exception("job %s failed (attempt %d)", self.current.pk, self.current.attempts)
+            retry_or_fail(self.current, traceback.format_exc())
+        finally:
+            for heartbeat in self.heartbeats.values():
+                heartbeat.end()
+
+    def segment(self, job: UploadJob) -> pipeline.Segment:
+        plan = plan_for(job)
+        return pipeline.segment(
+            job, plan, lambda prepared, checked: commit_chunk(job, plan, prepared, checked)
+        )
+
+    def follow(self) -> pipeline.Segment | None:
+        """The oldest new insert job still queued, claimed, or None."""
+        if time.monotonic() - self.started > settings.CONTACTLOAD_FOLLOW_S:
+            return None
+        queued = UploadJob.objects.filter(
+            state=UploadJob.State.QUEUED, action=UploadJob.Action.INSERT, attempts=0
+        ).order_by("created_at", "pk")
+        for job_id in queued.values_list("pk", flat=True)[:FOLLOW_CANDIDATES]:
+            job = claim(job_id)
+            if job is None:  # another worker's
+                continue
+            try:
+                following = self.segment(job)
+            except Exception:  # its own task meets it, and fails it if it must
+                logger.warning("job %s: could not follow on", job.pk, exc_info=True)
+                self.release(job)
+                return None
+            self.ahead.append(job)
+            self.heartbeats[job.pk] = heartbeat = Heartbeat(job)
+            heartbeat.start()
+            job_event(job, "job running", logging.INFO)
+            return following
+        return None
+
+    def entering(self, segment: pipeline.Segment) -> None:
+        """Every chunk of the current job is committed: it is complete."""
+        finish(self.current)
+        self.heartbeats.pop(self.current.pk).end()
+        self.ahead.remove(segment.job)
+        self.current = segment.job
+
+    def release(self, job: UploadJob) -> None:
+        """A job claimed ahead goes back to the queue as it was, with a task of its own
+        (its first may have found it claimed and ended; a second run of it is harmless)."""
+        from contactload.tasks import enqueue_job  # tasks imports this module
+
+        heartbeat = self.heartbeats.pop(job.pk, None)
+        if heartbeat is not None:
+            heartbeat.end()
+        try:
+            released = UploadJob.objects.filter(
+                pk=job.pk, run_token=job.run_token, processed=0
+            ).update(
+                state=UploadJob.State.QUEUED,
+                run_token="",
+                attempts=F("attempts") - 1,
+                started_at=None,
+            )
+            if released:
+                enqueue_job(job.pk)
+        except DatabaseError:  # its heartbeat stops: recovery queues it again
+            logger.warning("job %s: could not put it back in the queue", job.pk, exc_info=True)
+            return
+        logger.info("job %s goes back to the queue", job.pk)
+
+
+# Queued jobs a stream tries to claim at a time (others may claim them first).
+FOLLOW_CANDIDATES = 5
 
 
 def retry_or_fail(job: UploadJob, error: str) -> None:
@@ -97,11 +190,10 @@ class Heartbeat:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.beat, daemon=True, name=f"heartbeat-{job.pk}")
 
-    def __enter__(self):
+    def start(self) -> None:
         self.thread.start()
-        return self
 
-    def __exit__(self, *exc_info):
+    def end(self) -> None:
         self.stop.set()
         self.thread.join()
 
@@ -118,27 +210,30 @@ class Heartbeat:
             connection.close()  # this thread's own connection
 
 
-def process(job: UploadJob) -> None:
+def plan_for(job: UploadJob):
     rules = load_rules(job.campaign)
     ctx = lookups.JobContext(
         rules=rules, phonebook_id=job.phonebook_id, agents=lookups.campaign_agents(rules.id)
     )
-    plan = UpdatePlan(ctx, job) if job.action == UploadJob.Action.UPDATE else InsertPlan(ctx, job)
-    with writers.lazy_commits():
-        pipeline.run_chunks(
-            job, plan, lambda prepared, checked: commit_chunk(job, plan, prepared, checked)
+    return UpdatePlan(ctx, job) if job.action == UploadJob.Action.UPDATE else InsertPlan(ctx, job)
+
+
+def finish(job: UploadJob) -> None:
+    """The job is complete; its commit waits for the disk, and so makes every lazy
+    commit of its chunks before it durable."""
+    with transaction.atomic():
+        writers.durable_commit()
+        finished = UploadJob.objects.filter(
+            pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token
+        ).update(
+            state=UploadJob.State.COMPLETED,
+            error="",
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
         )
-    finished = UploadJob.objects.filter(
-        pk=job.pk, state=UploadJob.State.RUNNING, run_token=job.run_token
-    ).update(  # (its commit waits for the disk: so do the chunks' lazy commits before it)
-        state=UploadJob.State.COMPLETED,
-        error="",
-        finished_at=timezone.now(),
-        heartbeat_at=timezone.now(),
-    )
-    if not finished:
-        raise JobLost()
-    transaction.on_commit(lambda: callbacks.schedule(job.pk))
+        if not finished:
+            raise JobLost()
+        transaction.on_commit(lambda: callbacks.schedule(job.pk))
     job_event(job, "job completed", logging.INFO, outcome="completed")
 
 

@@ -143,6 +143,12 @@ def lazy_commits():
             logger.warning("could not restore synchronous commits", exc_info=True)
 
 
+def durable_commit() -> None:
+    """This transaction's commit waits for the disk, inside ``lazy_commits`` too (and
+    makes every lazy commit before it durable)."""
+    VENDORS[connection.vendor].durable_commit(connection)
+
+
 def overlaps(action: str) -> bool:
     """Whether the next chunk of an ``action`` ("insert", "update") may be checked
     while this one is written: the database works in a process of its own, or lets

@@ -113,6 +113,11 @@ def lazy_commits(connection, lazy: bool) -> None:
         cursor.execute("SET synchronous_commit TO OFF" if lazy else "RESET synchronous_commit")
 
 
+def durable_commit(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO ON")
+
+
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
     """One parameter and a LATERAL probe per value (OFFSET 0 keeps the planner from
     turning it into a scan of the campaign's whole index when statistics are stale,

@@ -139,6 +139,10 @@ def lazy_commits(connection, lazy: bool) -> None:
                 cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")  # (waits for no reader)
 
 
+def durable_commit(connection) -> None:
+    """Nothing to do: commits never wait for the disk here (see ``lazy_commits``)."""
+
+
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
     """SQLite plans ``IN`` on the (campaign_id, column) index."""
     return in_batches(

@@ -1,0 +1,163 @@
+"""A worker follows one upload with the next one queued (ingest/run.py ``Stream``): the
+next job's first chunk is checked while the last chunks of the one before are
+written. Each job still completes, fails or goes back to the queue on its own. Through
+HTTP and the real django-tasks worker, checked in the database."""
+
+import logging
+
+import pytest
+from django.db import connection, transaction
+
+from contactload.ingest import lookups, writers
+from contactload.ingest.campaign import load_rules
+from contactload.ingest.insert import InsertPlan
+from contactload.ingest.payload import stored_chunks
+from contactload.models import Contact, RowResult, UploadChunk, UploadJob
+from tests.conftest import run_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the worker's threads read the jobs
+
+
+def numbers(first: int, last: int) -> list[dict]:
+    return [{"numeric": f"98765432{i:02d}"} for i in range(first, last)]
+
+
+def post(upload, rows: list[dict]) -> str:
+    response = upload({"campaign": "Sales", "bulk_data": rows})
+    assert response.status_code == 200, response.content
+    return response.json()["job_id"]
+
+
+def states(*job_ids: str) -> list[tuple]:
+    jobs = {job.pk: job for job in UploadJob.objects.filter(pk__in=job_ids)}
+    return [
+        (jobs[pk].state, jobs[pk].inserted, jobs[pk].rejected, jobs[pk].attempts) for pk in job_ids
+    ]
+
+
+def test_one_task_runs_the_uploads_queued_behind_its_own(upload, campaign, settings, caplog):
+    settings.CONTACTLOAD_CHUNK_ROWS = 3
+    caplog.set_level(logging.INFO, logger="contactload.worker")
+    first = post(upload, numbers(0, 7))
+    # the second upload repeats a number of the first's last chunk in its own first chunk
+    second = post(upload, [*numbers(10, 12), *numbers(6, 7), *numbers(12, 16)])
+
+    run_worker()
+
+    assert states(first, second) == [("completed", 7, 0, 1), ("completed", 6, 1, 1)]
+    assert f"job {second} is not queued; nothing to do" in caplog.text  # its own task's run
+    assert "lost a race" not in caplog.text
+    assert Contact.objects.count() == 13
+    row = RowResult.objects.get(job_id=second)
+    assert (row.row, [code for _header, code, _message in row.errors]) == (
+        3,
+        ["duplicate_in_campaign"],
+    )
+
+
+def test_a_worker_told_not_to_follow_runs_each_upload_in_its_own_task(
+    upload, campaign, settings, caplog
+):
+    settings.CONTACTLOAD_FOLLOW_S = 0
+    caplog.set_level(logging.INFO, logger="contactload.worker")
+    first, second = post(upload, numbers(0, 3)), post(upload, numbers(3, 6))
+
+    run_worker()
+
+    assert states(first, second) == [("completed", 3, 0, 1), ("completed", 3, 0, 1)]
+    assert "nothing to do" not in caplog.text
+
+
+def test_a_followed_upload_that_fails_is_retried_and_the_one_before_it_completes(
+    upload, campaign, settings
+):
+    settings.CONTACTLOAD_CHUNK_ROWS = 3
+    first, second = post(upload, numbers(0, 6)), post(upload, numbers(6, 12))
+    UploadChunk.objects.filter(job_id=second, first_row=0).update(data=b"not a chunk")
+
+    run_worker()
+
+    # its own task, still queued, ran the second attempt; the third waits for its back-off
+    assert states(first, second) == [("completed", 6, 0, 1), ("queued", 0, 0, 2)]
+    assert "Traceback" in UploadJob.objects.get(pk=second).error
+    assert sorted(Contact.objects.values_list("phonebook__job", flat=True)) == [first] * 6
+
+
+def test_an_upload_claimed_ahead_goes_back_to_the_queue_when_the_one_before_it_fails(
+    upload, campaign, settings, caplog
+):
+    settings.CONTACTLOAD_CHUNK_ROWS = 3
+    caplog.set_level(logging.INFO, logger="contactload.worker")
+    first, second = post(upload, numbers(0, 6)), post(upload, numbers(6, 12))
+    UploadChunk.objects.filter(job_id=first, first_row=3).update(data=b"not a chunk")
+
+    run_worker()
+
+    assert f"job {second} goes back to the queue" in caplog.text
+    # the first waits for its retry; the second ran in a task of its own, as if never
+    # claimed, and did not follow the first (a retry waits for its back-off)
+    assert states(first, second) == [("queued", 3, 0, 1), ("completed", 6, 0, 1)]
+    assert Contact.objects.count() == 9
+
+
+def test_the_chunk_of_the_upload_before_counts_as_another_uploads_contacts(
+    upload, campaign, settings
+):
+    """Looked up while the last chunk of the upload before it is not committed yet, a
+    chunk takes that chunk's numbers and unique values as stored in the campaign."""
+    settings.CONTACTLOAD_CHUNK_ROWS = 10
+    rows = [
+        {"numeric": "9876543200", "customer_info:customer_id": "C-1"},
+        {"numeric": "9876543201", "customer_info:customer_id": "C-2"},
+    ]
+    first = post(upload, rows)
+    again = [
+        {"numeric": "9876543200", "customer_info:customer_id": "C-9"},
+        {"numeric": "9876543209", "customer_info:customer_id": "C-2"},
+        {"numeric": "9876543210", "customer_info:customer_id": "C-3"},
+    ]
+    second = post(upload, again)
+    plans = [plan_of(job_id) for job_id in (first, second)]
+    chunks = [plan.prepare(*next(stored_chunks(plan.job))) for plan in plans]
+    before = plans[0].check(chunks[0])  # not written: the database holds no contact
+
+    checked = plans[1].check(chunks[1], before)
+
+    assert codes(checked) == {
+        1: [("numeric", "duplicate_in_campaign")],
+        2: [("customer_info:customer_id", "duplicate_in_campaign")],
+    }
+    assert checked.accepted == ({"+919876543210"}, {"C-3"})
+    # after a chunk of its own upload, the same values are duplicates in the file
+    again = plans[1].check(chunks[1], plans[1].check(chunks[1]))
+    in_file = [("numeric", "duplicate_in_file"), ("customer_info:customer_id", "duplicate_in_file")]
+    assert codes(again) == {1: in_file, 2: in_file, 3: in_file}
+
+
+def codes(checked) -> dict[int, list[tuple]]:
+    return {row.row: [(h, code) for h, code, _m in row.errors] for row in checked.rejected}
+
+
+def plan_of(job_id: str) -> InsertPlan:
+    job = UploadJob.objects.select_related("campaign").get(pk=job_id)
+    rules = load_rules(job.campaign)
+    ctx = lookups.JobContext(rules=rules, phonebook_id=job.phonebook_id, agents={})
+    return InsertPlan(ctx, job)
+
+
+def test_a_job_completed_while_chunks_commit_lazily_waits_for_the_disk(campaign):
+    """A job completed between two others makes its chunks durable (PostgreSQL's
+    ``synchronous_commit`` is off for the chunks' commits)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's synchronous_commit")
+    with writers.lazy_commits():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("off",)
+        with transaction.atomic(), connection.cursor() as cursor:
+            writers.durable_commit()
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("off",)  # for that transaction only
