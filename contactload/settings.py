@@ -165,6 +165,9 @@ CONTACTLOAD_MAX_CSV_ROWS = env_int("CONTACTLOAD_MAX_CSV_ROWS", 10_000_000)
 CONTACTLOAD_CHUNK_ROWS = env_int("CONTACTLOAD_CHUNK_ROWS", 10_000)
 CONTACTLOAD_IMPROPER_DATA_LIMIT = env_int("CONTACTLOAD_IMPROPER_DATA_LIMIT", 1_000)
 # Crash recovery: a running job whose heartbeat is older than this is re-queued.
+# SQLite: rows of an insert written between two commits (each commit writes every page
+# it dirtied to the WAL again; see ingest/writers/sqlite.py).
+CONTACTLOAD_SQLITE_COMMIT_ROWS = env_int("CONTACTLOAD_SQLITE_COMMIT_ROWS", 100_000)
 # A worker follows one upload with the next one queued (its first chunk checked while
 # the last one's chunks are written) for up to this long before it takes another task.
 CONTACTLOAD_FOLLOW_S = float(os.environ.get("CONTACTLOAD_FOLLOW_S", 60))

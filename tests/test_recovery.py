@@ -121,6 +121,8 @@ def start_worker() -> subprocess.Popen:
         "CONTACTLOAD_REAP_INTERVAL_S": "0.3",
         "CONTACTLOAD_MAX_ATTEMPTS": "1000",
         "CONTACTLOAD_RETRY_BACKOFF_S": "0.2",
+        # SQLite: a commit per chunk, so that every run commits before its kill
+        "CONTACTLOAD_SQLITE_COMMIT_ROWS": str(CHUNK),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "contactload.cli", "worker", "--interval", "0.1"],

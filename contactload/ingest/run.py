@@ -1,7 +1,8 @@
 """The worker side of an upload: claim the job, check and write its rows chunk by
-chunk, finish. One transaction per chunk writes the chunk's contacts, its
-rejected rows, the counts and the checkpoint; a re-run resumes after the last
-committed chunk, and only the run holding the job's token can commit. A run
+chunk, finish. One transaction per chunk (on SQLite, per
+``CONTACTLOAD_SQLITE_COMMIT_ROWS`` rows: chunks in savepoints) writes the chunk's
+contacts, its rejected rows, the counts and the checkpoint; a re-run resumes after
+the last committed chunk, and only the run holding the job's token can commit. A run
 that fails is retried with back-off, and fails the job for good after the
 configured number of attempts."""
 
@@ -103,7 +104,7 @@ class Stream:
 
     def follow(self) -> pipeline.Segment | None:
         """The oldest new insert job still queued, claimed, or None."""
-        if time.monotonic() - self.started > settings.CONTACTLOAD_FOLLOW_S:
+        if not writers.follows() or time.monotonic() - self.started > settings.CONTACTLOAD_FOLLOW_S:
             return None
         queued = UploadJob.objects.filter(
             state=UploadJob.State.QUEUED, action=UploadJob.Action.INSERT, attempts=0
@@ -268,10 +269,11 @@ class LostRace(Exception):
     """A chunk's write met a value a concurrent job stored first: check it again."""
 
 
-def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> bool:
+def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> tuple[object, bool]:
     """Write ``prepared`` (checked against the database here unless ``checked`` is
     given) and record its outcome, in one transaction; when the write lost a race, the
-    transaction is rolled back and the chunk checked again. Returns whether it was."""
+    transaction is rolled back and the chunk checked again. Returns the chunk as
+    written and whether it was checked again."""
     started = time.monotonic()
     offset = prepared.first
     raced = False
@@ -302,7 +304,7 @@ def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> bool:
     metrics.record(metrics.ROWS, "rejected", amount=len(rejected))
     metrics.observe(metrics.CHUNK_SECONDS, seconds)
     log_chunk(job, offset, checked.size, len(rejected), seconds)
-    return raced
+    return checked, raced
 
 
 def record_outcome(job: UploadJob, plan, checked, offset: int) -> int:

@@ -149,6 +149,18 @@ def durable_commit() -> None:
     VENDORS[connection.vendor].durable_commit(connection)
 
 
+def follows() -> bool:
+    """Whether a worker follows its job with the next one queued (SQLite: no; its
+    single write lock would then go from one job's commits to the next's, and an
+    upload's acceptance, which needs it too, would wait for the whole stream)."""
+    return VENDORS[connection.vendor].FOLLOWS
+
+
+def group_rows() -> int:
+    """Rows of an insert written before a commit (0: each chunk commits on its own)."""
+    return VENDORS[connection.vendor].group_rows()
+
+
 def overlaps(action: str) -> bool:
     """Whether the next chunk of an ``action`` ("insert", "update") may be checked
     while this one is written: the database works in a process of its own, or lets
