@@ -48,8 +48,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval",
             type=float,
-            default=0.5,
-            help="Seconds to wait between polls of an empty queue (default: 0.5).",
+            # an upload waits for the next poll to start: on average half of this
+            default=0.1,
+            help="Seconds to wait between polls of an empty queue (default: 0.1).",
         )
 
     def handle(self, *, batch: bool, interval: float, verbosity: int, **options):
