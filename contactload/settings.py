@@ -164,13 +164,14 @@ CONTACTLOAD_MAX_CSV_BYTES = env_int("CONTACTLOAD_MAX_CSV_BYTES", 512 * 1024 * 10
 CONTACTLOAD_MAX_CSV_ROWS = env_int("CONTACTLOAD_MAX_CSV_ROWS", 10_000_000)
 CONTACTLOAD_CHUNK_ROWS = env_int("CONTACTLOAD_CHUNK_ROWS", 10_000)
 CONTACTLOAD_IMPROPER_DATA_LIMIT = env_int("CONTACTLOAD_IMPROPER_DATA_LIMIT", 1_000)
-# Crash recovery: a running job whose heartbeat is older than this is re-queued.
 # SQLite: rows of an insert written between two commits (each commit writes every page
 # it dirtied to the WAL again; see ingest/writers/sqlite.py).
 CONTACTLOAD_SQLITE_COMMIT_ROWS = env_int("CONTACTLOAD_SQLITE_COMMIT_ROWS", 100_000)
-# A worker follows one upload with the next one queued (its first chunk checked while
-# the last one's chunks are written) for up to this long before it takes another task.
+# PostgreSQL: a worker follows one upload with the next one queued (its first chunk
+# checked while the last one's chunks are written) for up to this long before it takes
+# another task (a completion callback may wait that long behind a stream).
 CONTACTLOAD_FOLLOW_S = float(os.environ.get("CONTACTLOAD_FOLLOW_S", 60))
+# Crash recovery: a running job whose heartbeat is older than this is re-queued.
 CONTACTLOAD_STALE_AFTER_S = float(os.environ.get("CONTACTLOAD_STALE_AFTER_S", 60))
 CONTACTLOAD_REAP_INTERVAL_S = float(os.environ.get("CONTACTLOAD_REAP_INTERVAL_S", 10))
 CONTACTLOAD_MAX_ATTEMPTS = env_int("CONTACTLOAD_MAX_ATTEMPTS", 5)

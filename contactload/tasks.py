@@ -15,6 +15,19 @@ def process_upload(job_id: str) -> None:
     run_job(job_id)
 
 
+def drop_queued_runs(job_id: str) -> None:
+    """Take the job's waiting runs off the queue (a worker that follows one job with the
+    next claimed it; a run taken by a worker meanwhile finds it claimed, and ends)."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY,
+        task_path=process_upload.module_path,
+        args_kwargs__args__0=job_id,
+    ).delete()
+
+
 def enqueue_job(job_id: str, delay_s: float = 0) -> None:
     """Queue a run of the job, after ``delay_s`` seconds."""
     if delay_s:

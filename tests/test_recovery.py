@@ -121,8 +121,9 @@ def start_worker() -> subprocess.Popen:
         "CONTACTLOAD_REAP_INTERVAL_S": "0.3",
         "CONTACTLOAD_MAX_ATTEMPTS": "1000",
         "CONTACTLOAD_RETRY_BACKOFF_S": "0.2",
-        # SQLite: a commit per chunk, so that every run commits before its kill
-        "CONTACTLOAD_SQLITE_COMMIT_ROWS": str(CHUNK),
+        # SQLite: two chunks a commit (in savepoints), so that every run commits before
+        # its kill and ten runs leave rows to do
+        "CONTACTLOAD_SQLITE_COMMIT_ROWS": str(2 * CHUNK),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "contactload.cli", "worker", "--interval", "0.1"],

@@ -7,11 +7,15 @@ import logging
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
-from contactload.ingest import lookups, writers
+from contactload.ingest import lookups, pipeline, writers
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.insert import InsertPlan
 from contactload.ingest.payload import stored_chunks
+from contactload.ingest.run import STOPPING, Stream, claim
 from contactload.models import Contact, RowResult, UploadChunk, UploadJob
 from tests.conftest import run_worker
 
@@ -31,6 +35,15 @@ def post(upload, rows: list[dict]) -> str:
     response = upload({"campaign": "Sales", "bulk_data": rows})
     assert response.status_code == 200, response.content
     return response.json()["job_id"]
+
+
+def tasks_of(job_id: str) -> list[str]:
+    """The statuses of the job's runs in the task queue."""
+    return [
+        status
+        for status, args in DBTaskResult.objects.values_list("status", "args_kwargs")
+        if args["args"] == [job_id]
+    ]
 
 
 def states(*job_ids: str) -> list[tuple]:
@@ -53,8 +66,8 @@ def test_one_task_runs_the_uploads_queued_behind_its_own(upload, campaign, setti
     run_worker()
 
     assert states(first, second) == [("completed", 7, 0, 1), ("completed", 6, 1, 1)]
-    # its own task's run found it done
-    assert (f"job {second} is not queued; nothing to do" in caplog.text) == followed
+    # followed, its own task was taken off the queue; else that task ran it
+    assert tasks_of(second) == ([] if followed else [TaskResultStatus.SUCCESSFUL])
     assert "lost a race" not in caplog.text
     assert Contact.objects.count() == 13
     row = RowResult.objects.get(job_id=second)
@@ -62,6 +75,33 @@ def test_one_task_runs_the_uploads_queued_behind_its_own(upload, campaign, setti
         3,
         ["duplicate_in_campaign"],
     )
+
+
+def test_a_run_asks_for_a_job_to_follow_once_its_chunks_are_out(upload, campaign, settings):
+    """Not again as its last chunks are written: a job claimed then would be let go."""
+    settings.CONTACTLOAD_CHUNK_ROWS = 3
+    job = claim(post(upload, numbers(0, 7)))
+    stream, asked = Stream(job), []
+
+    def follow():
+        asked.append(len(asked))
+
+    pipeline.run_chunks(stream.segment(job), follow, stream.entering)
+
+    assert asked == [0]
+    assert UploadJob.objects.get(pk=job.pk).processed == 7
+
+
+def test_a_worker_asked_to_stop_follows_no_other_upload(upload, campaign):
+    postgresql_only()
+    first, second = post(upload, numbers(0, 3)), post(upload, numbers(3, 6))
+    STOPPING.set()
+    try:
+        run_worker()
+    finally:
+        STOPPING.clear()
+    assert states(first, second) == [("completed", 3, 0, 1), ("completed", 3, 0, 1)]
+    assert tasks_of(second) == [TaskResultStatus.SUCCESSFUL]
 
 
 def test_a_worker_told_not_to_follow_runs_each_upload_in_its_own_task(
@@ -74,7 +114,7 @@ def test_a_worker_told_not_to_follow_runs_each_upload_in_its_own_task(
     run_worker()
 
     assert states(first, second) == [("completed", 3, 0, 1), ("completed", 3, 0, 1)]
-    assert "nothing to do" not in caplog.text
+    assert tasks_of(second) == [TaskResultStatus.SUCCESSFUL]
 
 
 def test_a_followed_upload_that_fails_is_retried_and_the_one_before_it_completes(
@@ -87,8 +127,11 @@ def test_a_followed_upload_that_fails_is_retried_and_the_one_before_it_completes
 
     run_worker()
 
-    # its own task, still queued, ran the second attempt; the third waits for its back-off
-    assert states(first, second) == [("completed", 6, 0, 1), ("queued", 0, 0, 2)]
+    assert states(first, second) == [("completed", 6, 0, 1), ("queued", 0, 0, 1)]
+    # one run waits for it, after the back-off (its own first task was taken off the queue)
+    waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+    assert [args["args"] for args in waiting.values_list("args_kwargs", flat=True)] == [[second]]
+    assert waiting.get().run_after > timezone.now()
     assert "Traceback" in UploadJob.objects.get(pk=second).error
     assert sorted(Contact.objects.values_list("phonebook__job", flat=True)) == [first] * 6
 
@@ -105,8 +148,8 @@ def test_an_upload_claimed_ahead_goes_back_to_the_queue_when_the_one_before_it_f
     run_worker()
 
     assert f"job {second} goes back to the queue" in caplog.text
-    # the first waits for its retry; the second ran in a task of its own, as if never
-    # claimed, and did not follow the first (a retry waits for its back-off)
+    # the first waits for its retry (a stream follows new jobs only); the second ran in a
+    # task of its own, as if never claimed
     assert states(first, second) == [("queued", 3, 0, 1), ("completed", 6, 0, 1)]
     assert Contact.objects.count() == 9
 

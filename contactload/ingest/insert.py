@@ -63,24 +63,28 @@ class InsertPlan:
         chunk.contacts = self.contact_columns(chunk)
         return chunk
 
-    def check(self, chunk: CheckedChunk, earlier: Checked | None = None) -> Checked:
-        """The chunk's lookups; ``earlier``, when given, is the chunk before it, which
-        counts as stored (by this upload, or by the one a worker ran before it, as
-        ``owner`` tells) though it may not be committed yet."""
+    def check(self, chunk: CheckedChunk, earlier=None) -> Checked:
+        """The chunk's lookups; ``earlier``, when given (a ``Checked``, or the
+        pipeline's ``Carried``: ``owner`` and ``accepted``), is what the chunks written
+        before it store, which counts as stored (by this upload, or by the one a worker
+        ran before it, as ``owner`` tells) though it may not be committed yet."""
         while self.unfiled:
             self.seen.add(*self.unfiled.popleft())
-        if self.first:
-            # In a campaign that holds contacts already, the first chunk looks every value
-            # up (a lead sent again is usual): trusting, it would be written, meet the
-            # unique index, be rolled back and checked again, and the chunk after it too.
-            self.first = False
-            self.trusting = self.trusting and not lookups.campaign_holds_contacts(self.ctx)
-        seen = self.seen if self.trusting else None
         mine = before = None
         if earlier is not None and earlier.owner == self.owner:
             mine = earlier.accepted
         elif earlier is not None and earlier.owner[:1] == self.owner[:1]:  # same campaign
             before = earlier.accepted
+        if self.first:
+            # In a campaign that holds contacts already, the first chunk looks every value
+            # up (a lead sent again is usual): trusting, it would be written, meet the
+            # unique index, be rolled back and checked again, and the chunk after it too.
+            # (So does one that follows another upload's chunks, maybe not committed.)
+            self.first = False
+            self.trusting = (
+                self.trusting and before is None and not lookups.campaign_holds_contacts(self.ctx)
+            )
+        seen = self.seen if self.trusting else None
         errors, elsewhere = lookups.check_columns(self.ctx, chunk, mine, seen, before)
         # Values of other uploads about: look every value up until a chunk meets none.
         self.trusting = self.seen is not None and not elsewhere

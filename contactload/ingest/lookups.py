@@ -111,9 +111,9 @@ def check_columns(
 ) -> tuple[dict[int, list[Error]], bool]:
     """Every row's errors: those of the per-row rules, then the users, DNC lists and
     duplicates (each one query for the chunk); ``earlier`` holds the numbers and unique
-    values the chunk before stores, when it may not be committed yet. Only rows whose
-    number or unique value is in some finding (or repeats within the chunk) are visited
-    one by one, in upload order.
+    values the chunks written before it by this upload store, when they may not be
+    committed yet. Only rows whose number or unique value is in some finding (or
+    repeats within the chunk) are visited one by one, in upload order.
 
     With ``seen`` (what this run stored before), only the numbers and unique values of
     rows that are rejected anyway or may clash are looked up (``suspects``); the others

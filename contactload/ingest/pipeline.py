@@ -5,8 +5,10 @@ busy at the same time, with upload order kept where it matters.
   per-row rules (``plan.prepare``, pure Python) ahead of the chunk being written.
 - For inserts, a ``lookup`` thread runs chunk k+1's lookups (``plan.check``) on its
   own database connection while chunk k is written and committed here. Every chunk
-  before k is committed by then; chunk k's accepted numbers and unique values are
-  passed along, so that k+1 judges in-upload duplicates as if k were committed. When
+  before k is committed by then (on SQLite, written: it commits several chunks at a
+  time, ``Group``); the numbers and unique values of chunk k (and of those written
+  since the last commit) are passed along, so that k+1 judges in-upload duplicates as
+  if they were committed. When
   chunk k's write lost a race and was checked again, chunk k+1 is checked again too,
   here, after k's commit.
 - Writes and commits happen here, in upload order.
@@ -111,14 +113,15 @@ def run_chunks(
         sparing_collections(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"check-{job.pk}") as checks,
     ):
-        reading = first  # the segment whose chunks are being read
+        reading: Segment | None = first  # the segment whose chunks are being read
 
         def prepare_next() -> tuple[Segment, Future] | None:
             nonlocal reading
-            chunk_id = next(reading.chunk_ids, None)
+            chunk_id = None if reading is None else next(reading.chunk_ids, None)
             while chunk_id is None:
-                following = follow() if looks_ahead else None
+                following = follow() if looks_ahead and reading is not None else None
                 if following is None:
+                    reading = None  # the run is out of chunks: no job to follow any more
                     return None
                 reading = following
                 chunk_id = next(following.chunk_ids, None)
@@ -128,9 +131,11 @@ def run_chunks(
             return reading, checks.submit(plan.prepare, *payload.chunk_data(chunk_id))
 
         looks_ahead = getattr(first.plan, "looks_ahead", False) and shared
+        if looks_ahead:
+            del first  # (the segments are let go of as the run moves on)
         try:
             if looks_ahead:
-                looking_ahead(first, prepare_next, entering)
+                looking_ahead(reading, prepare_next, entering)
                 return
             upcoming = prepare_next()
             while upcoming is not None:
@@ -158,9 +163,10 @@ def looking_ahead(first: Segment, prepare_next, entering) -> None:
             return None
         return upcoming[0], lookups.submit(look, upcoming, earlier)
 
-    current = first
+    current, name = first, f"lookup-{first.job.pk}"
+    del first  # (the segments are let go of as the run moves on)
     group = Group(writers.group_rows())
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lookup-{first.job.pk}") as lookups:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as lookups:
         try:
             looked = submit(prepare_next(), None)
             upcoming = prepare_next()
@@ -186,8 +192,8 @@ def looking_ahead(first: Segment, prepare_next, entering) -> None:
                 if raced and looked is not None:
                     looked = recheck(looked)
             group.commit()
-        except BaseException:
-            group.roll_back()
+        except BaseException as exc:
+            group.roll_back(exc)
             raise
         finally:
             lookups.submit(close_connection)  # the lookup thread's own, once it is done
@@ -242,11 +248,11 @@ class Group:
             self.pending, self.held = [], 0
             atomic.__exit__(None, None, None)
 
-    def roll_back(self) -> None:
+    def roll_back(self, exc: BaseException) -> None:
         if self.atomic is not None:
             atomic, self.atomic = self.atomic, None
             self.pending, self.held = [], 0
-            atomic.__exit__(*sys.exc_info())
+            atomic.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def close_connection() -> None:

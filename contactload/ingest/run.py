@@ -104,27 +104,31 @@ class Stream:
 
     def follow(self) -> pipeline.Segment | None:
         """The oldest new insert job still queued, claimed, or None."""
-        if not writers.follows() or time.monotonic() - self.started > settings.CONTACTLOAD_FOLLOW_S:
+        if (
+            STOPPING.is_set()
+            or not writers.follows()
+            or time.monotonic() - self.started > settings.CONTACTLOAD_FOLLOW_S
+        ):
             return None
-        queued = UploadJob.objects.filter(
-            state=UploadJob.State.QUEUED, action=UploadJob.Action.INSERT, attempts=0
-        ).order_by("created_at", "pk")
-        for job_id in queued.values_list("pk", flat=True)[:FOLLOW_CANDIDATES]:
-            job = claim(job_id)
-            if job is None:  # another worker's
-                continue
-            try:
-                following = self.segment(job)
-            except Exception:  # its own task meets it, and fails it if it must
-                logger.warning("job %s: could not follow on", job.pk, exc_info=True)
-                self.release(job)
-                return None
-            self.ahead.append(job)
-            self.heartbeats[job.pk] = heartbeat = Heartbeat(job)
-            heartbeat.start()
-            job_event(job, "job running", logging.INFO)
-            return following
-        return None
+        try:
+            job = claim_next()
+        except DatabaseError:  # not this job's fault: it goes on, and follows nothing
+            logger.warning("could not look for a job to follow", exc_info=True)
+            return None
+        if job is None:
+            return None
+        try:
+            drop_queued_runs(job.pk)  # its own task would run it again, without its back-off
+            following = self.segment(job)
+        except Exception:  # its own task meets it, and fails it if it must
+            logger.warning("job %s: could not follow on", job.pk, exc_info=True)
+            self.release(job)
+            return None
+        self.ahead.append(job)
+        self.heartbeats[job.pk] = heartbeat = Heartbeat(job)
+        heartbeat.start()
+        job_event(job, "job running", logging.INFO)
+        return following
 
     def entering(self, segment: pipeline.Segment) -> None:
         """Every chunk of the current job is committed: it is complete."""
@@ -135,7 +139,7 @@ class Stream:
 
     def release(self, job: UploadJob) -> None:
         """A job claimed ahead goes back to the queue as it was, with a task of its own
-        (its first may have found it claimed and ended; a second run of it is harmless)."""
+        (its first was taken off the queue when it was claimed)."""
         from contactload.tasks import enqueue_job  # tasks imports this module
 
         heartbeat = self.heartbeats.pop(job.pk, None)
@@ -152,14 +156,34 @@ class Stream:
             )
             if released:
                 enqueue_job(job.pk)
+                logger.info("job %s goes back to the queue", job.pk)
         except DatabaseError:  # its heartbeat stops: recovery queues it again
             logger.warning("job %s: could not put it back in the queue", job.pk, exc_info=True)
-            return
-        logger.info("job %s goes back to the queue", job.pk)
 
 
 # Queued jobs a stream tries to claim at a time (others may claim them first).
 FOLLOW_CANDIDATES = 5
+
+# Set when the worker is asked to stop: a stream then follows no other job.
+STOPPING = threading.Event()
+
+
+def claim_next() -> UploadJob | None:
+    """The oldest new insert job still queued, claimed; None when there is none."""
+    queued = UploadJob.objects.filter(
+        state=UploadJob.State.QUEUED, action=UploadJob.Action.INSERT, attempts=0
+    ).order_by("created_at", "pk")
+    for job_id in queued.values_list("pk", flat=True)[:FOLLOW_CANDIDATES]:
+        job = claim(job_id)
+        if job is not None:  # (else another worker's)
+            return job
+    return None
+
+
+def drop_queued_runs(job_id: str) -> None:
+    from contactload.tasks import drop_queued_runs  # tasks imports this module
+
+    drop_queued_runs(job_id)
 
 
 def retry_or_fail(job: UploadJob, error: str) -> None:
@@ -271,9 +295,9 @@ class LostRace(Exception):
 
 def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> tuple[object, bool]:
     """Write ``prepared`` (checked against the database here unless ``checked`` is
-    given) and record its outcome, in one transaction; when the write lost a race, the
-    transaction is rolled back and the chunk checked again. Returns the chunk as
-    written and whether it was checked again."""
+    given) and record its outcome, in one transaction (a savepoint inside the pipeline's
+    ``Group`` on SQLite); when the write lost a race, it is rolled back and the chunk
+    checked again. Returns the chunk as written and whether it was checked again."""
     started = time.monotonic()
     offset = prepared.first
     raced = False

@@ -4,6 +4,7 @@ of dead workers, and a lost database connection makes the worker wait and
 reconnect instead of exiting."""
 
 import logging
+import signal
 import threading
 import time
 
@@ -13,7 +14,7 @@ from django.db import DatabaseError, close_old_connections, connection, connecti
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from contactload.ingest import liveness
+from contactload.ingest import liveness, run
 from contactload.ingest.recovery import recover
 
 logger = logging.getLogger("contactload.worker")
@@ -33,6 +34,19 @@ def keep_recovering(stop: threading.Event, worker_id: str) -> None:
     while not stop.wait(settings.CONTACTLOAD_REAP_INTERVAL_S):
         recover_quietly(worker_id)
     connection.close()
+
+
+def following_stops_on_signals(worker: Worker) -> None:
+    """A stop signal also ends a stream of jobs at the job it runs (``run.Stream``):
+    django-tasks-db's worker lets the task it runs finish."""
+
+    def stop(signum, frame):
+        run.STOPPING.set()
+        worker.shutdown(signum, frame)
+
+    for name in ("SIGINT", "SIGTERM", "SIGQUIT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 class Command(BaseCommand):
@@ -66,6 +80,7 @@ class Command(BaseCommand):
             excluded_queue_names=[],
         )
         worker.configure_signals()
+        following_stops_on_signals(worker)
         stop = threading.Event()
         beats = threading.Thread(target=keep_recovering, args=(stop, worker.worker_id), daemon=True)
         try:  # a stop signal may come as soon as the first beat is visible
