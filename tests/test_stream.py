@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -15,7 +16,7 @@ from contactload.ingest import lookups, pipeline, writers
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.insert import InsertPlan
 from contactload.ingest.payload import stored_chunks
-from contactload.ingest.run import STOPPING, Stream, claim
+from contactload.ingest.run import STOPPING, Stream, claim, finish
 from contactload.models import Contact, RowResult, UploadChunk, UploadJob
 from tests.conftest import run_worker
 
@@ -233,3 +234,16 @@ def test_a_number_repeated_chunks_later_is_found_before_those_chunks_commit(
     assert states(job_id) == [("completed", 8, 2, 1)]
     assert sorted(RowResult.objects.values_list("row", flat=True)) == [9, 10]
     assert Contact.objects.count() == 8
+
+
+def test_a_job_completed_inside_a_stream_commits_durably(upload, campaign):
+    """Its chunks' commits did not wait for the disk: its completion's must, and so
+    makes them durable before anyone reads Completed."""
+    postgresql_only()
+    job = claim(post(upload, numbers(0, 1)))
+    with writers.lazy_commits(), CaptureQueriesContext(connection) as queries:
+        finish(job)
+    sql = [query["sql"] for query in queries.captured_queries]
+    completed = next(i for i, text in enumerate(sql) if text.startswith("UPDATE"))
+    assert "SET LOCAL synchronous_commit TO ON" in sql[:completed]
+    assert UploadJob.objects.get(pk=job.pk).state == "completed"
