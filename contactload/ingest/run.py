@@ -117,6 +117,8 @@ class Stream:
             return None
         if job is None:
             return None
+        from contactload.tasks import drop_queued_runs  # tasks imports this module
+
         try:
             drop_queued_runs(job.pk)  # its own task would run it again, without its back-off
             following = self.segment(job)
@@ -178,12 +180,6 @@ def claim_next() -> UploadJob | None:
         if job is not None:  # (else another worker's)
             return job
     return None
-
-
-def drop_queued_runs(job_id: str) -> None:
-    from contactload.tasks import drop_queued_runs  # tasks imports this module
-
-    drop_queued_runs(job_id)
 
 
 def retry_or_fail(job: UploadJob, error: str) -> None:

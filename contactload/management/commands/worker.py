@@ -37,8 +37,9 @@ def keep_recovering(stop: threading.Event, worker_id: str) -> None:
 
 
 def following_stops_on_signals(worker: Worker) -> None:
-    """A stop signal also ends a stream of jobs at the job it runs (``run.Stream``):
-    django-tasks-db's worker lets the task it runs finish."""
+    """django-tasks-db's stop signals (``Worker.configure_signals``: the task it runs
+    finishes, then the worker stops), which also end a stream of jobs at the job it
+    runs (``run.Stream``)."""
 
     def stop(signum, frame):
         run.STOPPING.set()
@@ -79,8 +80,7 @@ class Command(BaseCommand):
             worker_id=get_random_string(32),
             excluded_queue_names=[],
         )
-        worker.configure_signals()
-        following_stops_on_signals(worker)
+        following_stops_on_signals(worker)  # (in place of worker.configure_signals())
         stop = threading.Event()
         beats = threading.Thread(target=keep_recovering, args=(stop, worker.worker_id), daemon=True)
         try:  # a stop signal may come as soon as the first beat is visible
