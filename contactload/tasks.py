@@ -28,6 +28,20 @@ def drop_queued_runs(job_id: str) -> None:
     ).delete()
 
 
+def next_runs(limit: int) -> list[str | None]:
+    """What the queue gives next, in the order a worker takes it: the job id of each of the
+    first ``limit`` ready tasks that run an upload, None for a task of another kind."""
+    from django_tasks_db.models import DBTaskResult
+
+    ready = DBTaskResult.objects.ready().filter(
+        backend_name=process_upload.backend, queue_name=process_upload.queue_name
+    )
+    return [
+        args["args"][0] if path == process_upload.module_path else None
+        for path, args in ready.values_list("task_path", "args_kwargs")[:limit]
+    ]
+
+
 def enqueue_job(job_id: str, delay_s: float = 0) -> None:
     """Queue a run of the job, after ``delay_s`` seconds."""
     if delay_s:

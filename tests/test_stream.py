@@ -78,6 +78,50 @@ def test_one_task_runs_the_uploads_queued_behind_its_own(upload, campaign, setti
     )
 
 
+def test_an_update_queued_between_two_uploads_runs_before_the_second(upload, campaign):
+    """A stream follows only a job the queue gives next: an update queued before the
+    second upload is not left waiting behind it (nor for CONTACTLOAD_FOLLOW_S)."""
+    first = post(upload, numbers(0, 3))
+    response = upload(
+        {
+            "campaign": "Sales",
+            "action_type": "update",
+            "reference_field": "numeric",
+            "bulk_data": [{"numeric": "9876543201", "first_name": "Ann"}],
+        }
+    )
+    assert response.status_code == 201, response.content
+    update = response.json()["job_id"]
+    second = post(upload, numbers(3, 6))
+
+    run_worker()
+
+    jobs = UploadJob.objects.in_bulk([first, update, second])
+    assert [(job.state, job.inserted + job.updated) for job in jobs.values()] == [
+        ("completed", 3),
+        ("completed", 1),
+        ("completed", 3),
+    ]
+    assert jobs[first].finished_at < jobs[update].started_at
+    assert jobs[update].finished_at < jobs[second].started_at
+    assert tasks_of(second) == [TaskResultStatus.SUCCESSFUL]  # not followed: its own task ran it
+    updated = Contact.objects.filter(first_name="Ann").values_list("numeric", "phonebook__job")
+    assert [(numeric[-10:], job) for numeric, job in updated] == [("9876543201", first)]
+
+
+def test_a_stream_passes_over_the_run_of_a_job_another_worker_took(upload, campaign, settings):
+    postgresql_only()
+    settings.CONTACTLOAD_CHUNK_ROWS = 3
+    first, taken, third = (post(upload, numbers(i, i + 3)) for i in (0, 3, 6))
+    UploadJob.objects.filter(pk=taken).update(state=UploadJob.State.RUNNING, run_token="other")
+
+    run_worker()
+
+    assert states(first, third) == [("completed", 3, 0, 1), ("completed", 3, 0, 1)]
+    assert tasks_of(third) == []  # followed: its own task was taken off the queue
+    assert UploadJob.objects.get(pk=taken).state == UploadJob.State.RUNNING
+
+
 def test_a_run_asks_for_a_job_to_follow_once_its_chunks_are_out(upload, campaign, settings):
     """Not again as its last chunks are written: a job claimed then would be let go."""
     settings.CONTACTLOAD_CHUNK_ROWS = 3

@@ -37,11 +37,11 @@ class JobLost(Exception):
     """The job was taken over by another run (this one was presumed dead)."""
 
 
-def claim(job_id: str) -> UploadJob | None:
-    """Move a queued job to running under a fresh run token; None when it is not
-    queued (a harmless second run of the task)."""
+def claim(job_id: str, **only) -> UploadJob | None:
+    """Move a queued job (matching ``only``) to running under a fresh run token; None
+    when it is not queued (a harmless second run of the task)."""
     now, token = timezone.now(), secrets.token_hex(8)
-    claimed = UploadJob.objects.filter(pk=job_id, state=UploadJob.State.QUEUED).update(
+    claimed = UploadJob.objects.filter(pk=job_id, state=UploadJob.State.QUEUED, **only).update(
         state=UploadJob.State.RUNNING,
         run_token=token,
         attempts=F("attempts") + 1,
@@ -63,11 +63,12 @@ def run_job(job_id: str) -> None:
 
 class Stream:
     """A run of the job a task was queued for, then of new insert jobs queued after it
-    (``follow``), for up to ``CONTACTLOAD_FOLLOW_S``: the next job's first chunk is
-    checked and looked up while this one's last chunks are written, so that a queue of
-    uploads keeps the database busy from one to the next. Each job is claimed, beats,
-    completes, or fails and is retried, on its own; a job claimed ahead when another
-    fails goes back to the queue, where its own task finds it."""
+    (``follow``) while the queue gives one next, for up to ``CONTACTLOAD_FOLLOW_S``
+    (another kind of task ends the stream, so the queue's order holds): the next job's
+    first chunk is checked and looked up while this one's last chunks are written, so
+    that a queue of uploads keeps the database busy from one to the next. Each job is
+    claimed, beats, completes, or fails and is retried, on its own; a job claimed ahead
+    when another fails goes back to the queue, where its own task finds it."""
 
     def __init__(self, job: UploadJob):
         self.current = job  # the job whose chunks are being committed
@@ -103,7 +104,7 @@ class Stream:
         )
 
     def follow(self) -> pipeline.Segment | None:
-        """The oldest new insert job still queued, claimed, or None."""
+        """The job the queue gives next, claimed, when it is a new insert job; else None."""
         if (
             STOPPING.is_set()
             or not writers.follows()
@@ -163,7 +164,7 @@ class Stream:
             logger.warning("job %s: could not put it back in the queue", job.pk, exc_info=True)
 
 
-# Queued jobs a stream tries to claim at a time (others may claim them first).
+# Ready tasks a stream looks at for a job to follow (others may claim them first).
 FOLLOW_CANDIDATES = 5
 
 # Set when the worker is asked to stop: a stream then follows no other job.
@@ -171,12 +172,22 @@ STOPPING = threading.Event()
 
 
 def claim_next() -> UploadJob | None:
-    """The oldest new insert job still queued, claimed; None when there is none."""
-    queued = UploadJob.objects.filter(
-        state=UploadJob.State.QUEUED, action=UploadJob.Action.INSERT, attempts=0
-    ).order_by("created_at", "pk")
-    for job_id in queued.values_list("pk", flat=True)[:FOLLOW_CANDIDATES]:
-        job = claim(job_id)
+    """The job of the queue's next task, claimed, when that task is the first run of a
+    new insert job; None when the queue is empty or gives another kind of task first (an
+    update, a retry, a callback): the worker takes that one itself, in the queue's order.
+    Runs of jobs no longer queued (another worker's) are passed over."""
+    from contactload.tasks import next_runs  # tasks imports this module
+
+    for job_id in next_runs(FOLLOW_CANDIDATES):
+        if job_id is None:
+            return None
+        job = UploadJob.objects.filter(pk=job_id).values_list("state", "action", "attempts")
+        state, action, attempts = job.first() or (None, None, None)
+        if state != UploadJob.State.QUEUED:
+            continue
+        if action != UploadJob.Action.INSERT or attempts:
+            return None
+        job = claim(job_id, action=UploadJob.Action.INSERT, attempts=0)
         if job is not None:  # (else another worker's)
             return job
     return None
