@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
     "django_tasks",
     "django_tasks_db",
     "contactload",
@@ -136,6 +137,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "contactload API",
     "DESCRIPTION": "Bulk contact upload, wire-compatible with Flexydial's Bulk Contact Upload API.",
     "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 _token_ttl_hours = os.environ.get("CONTACTLOAD_TOKEN_TTL_HOURS")

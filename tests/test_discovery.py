@@ -232,10 +232,20 @@ def test_the_schema_describes_the_csv_downloads_as_csv(api):
         assert list(paths[url]["get"]["responses"]["200"]["content"]) == ["text/csv"]
 
 
-def test_the_interactive_docs_page_is_served(api):
+def test_the_interactive_docs_page_is_served_with_its_own_swagger_ui(api):
+    """Swagger UI comes from the service itself (drf-spectacular-sidecar), not a CDN:
+    the page works on a network without the internet."""
     response = api.get("/api/docs/")
     assert response.status_code == 200
-    assert b"swagger-ui" in response.content
+    page = response.content.decode()
+    assert "swagger-ui" in page
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', page)
+    assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets), assets
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        served = api.get(asset)
+        assert served.status_code == 200, asset
+        assert b"".join(served.streaming_content if served.streaming else [served.content])
 
 
 def described_with(examples: list, responses: dict) -> dict:
