@@ -108,6 +108,16 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # Serve app static files from their apps (no collectstatic step in `make run`).
 WHITENOISE_USE_FINDERS = True
 
+# The cache holds the rate limits' counts. On disk, so that every process of the host
+# (gunicorn's web workers) counts against the same limit; a process-local cache would
+# let each of them grant the whole rate.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+    }
+}
+
 # Uploads are read by our own view with our own limits (CONTACTLOAD_MAX_BODY_BYTES);
 # Django's 2.5 MB default must not cut them short.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None

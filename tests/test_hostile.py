@@ -2,9 +2,14 @@
 garbage gets the documented 4xx or a rejected row with a clear message, never a
 5xx, never a stuck job; and the abuse limits answer 429 with Retry-After."""
 
+import os
+import subprocess
+import sys
+
 import orjson
 import pytest
 from django.urls import get_resolver
+from knox.crypto import hash_token
 from rest_framework.test import APIClient
 
 from contactload.models import Contact, Phonebook, RowResult, UploadChunk, UploadJob
@@ -142,6 +147,42 @@ def test_uploads_are_rate_limited_per_token(upload, campaign, manager, settings)
     assert UploadJob.objects.count() == 3
     fresh = APIClient(HTTP_AUTHORIZATION=f"Token {issue_token(manager)}")
     assert upload(body, client=fresh).status_code == 200  # another token has its own budget
+
+
+def test_a_token_has_one_budget_across_the_web_processes(upload, campaign, manager, settings):
+    """gunicorn serves with several processes: a request another process let through
+    counts against the same limit here."""
+    settings.CONTACTLOAD_RATES = {"uploads": "2/min", "status": "1000/min"}
+    token = issue_token(manager)
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
+    body = {"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]}
+    assert upload(body, client=client).status_code == 200
+
+    another_process = subprocess.run(
+        [sys.executable, "-c", LET_THROUGH, hash_token(token)],
+        env={**os.environ, "CONTACTLOAD_UPLOAD_RATE": "2/min"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert another_process.stdout.split() == ["True", "False"], another_process.stderr
+
+    assert upload(body, client=client).status_code == 429
+    assert UploadJob.objects.count() == 1
+
+
+# Another process's throttle, given a token's digest: lets one request through, then
+# refuses one (the test's request before it counts).
+LET_THROUGH = """
+import sys
+from types import SimpleNamespace
+import django
+django.setup()
+from contactload.api.throttles import UploadRateThrottle
+request = SimpleNamespace(auth=SimpleNamespace(digest=sys.argv[1]))
+print(UploadRateThrottle().allow_request(request, None))
+print(UploadRateThrottle().allow_request(request, None))
+"""
 
 
 def test_status_reads_are_rate_limited_per_token(api, campaign, settings):

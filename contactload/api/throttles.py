@@ -1,8 +1,8 @@
 """Per-token rate limits on uploads and status reads (429 with Retry-After).
 
 Rates come from ``CONTACTLOAD_RATES`` at each request, so they can be changed
-without a restart of the code that defines them. Counts live in Django's cache:
-per process with the default local-memory cache, shared with a shared cache."""
+without a restart of the code that defines them. Counts live in Django's cache, on
+disk (settings.CACHES), so every web process of the host counts against one limit."""
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
