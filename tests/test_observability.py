@@ -5,9 +5,11 @@ import json
 import logging
 
 import pytest
+from django.db import connection
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from contactload.models import Contact, UploadChunk, UploadJob
 from tests.conftest import run_worker
 
 BODY = {"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}, {"numeric": "12"}]}
@@ -44,6 +46,26 @@ def test_metrics_move_with_an_upload_its_rows_and_the_queue(upload, campaign):
     assert delta("contactload_chunk_seconds_count") == 1
     assert delta("contactload_job_seconds_count", outcome="completed") == 1
     assert value(after, "contactload_queue_depth", state="queued") == 0
+
+
+@pytest.mark.django_db(transaction=True)  # the worker's threads read the job
+def test_rows_count_once_they_are_committed(upload, campaign, settings):
+    """On SQLite, chunks commit a few at a time: a group rolled back (here its second
+    chunk cannot be read) leaves no row counted, as it leaves none stored."""
+    settings.CONTACTLOAD_CHUNK_ROWS = 3
+    settings.CONTACTLOAD_SQLITE_COMMIT_ROWS = 6
+    rows = [{"numeric": f"98765432{i:02d}"} for i in range(6)]
+    job_id = upload({"campaign": "Sales", "bulk_data": rows}).json()["job_id"]
+    UploadChunk.objects.filter(job_id=job_id, first_row=3).update(data=b"not a chunk")
+    before = scrape()
+
+    run_worker()
+
+    stored = Contact.objects.filter(phonebook__job=job_id).count()
+    assert stored == (0 if connection.vendor == "sqlite" else 3)
+    assert UploadJob.objects.get(pk=job_id).processed == stored
+    inserted = value(scrape(), "contactload_rows_total", outcome="inserted")
+    assert inserted - value(before, "contactload_rows_total", outcome="inserted") == stored
 
 
 def test_metrics_are_closed_to_strangers(db, settings):

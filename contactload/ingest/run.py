@@ -320,6 +320,7 @@ def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> tuple[object, 
                         raise
                     raise LostRace() from exc
                 done = record_outcome(job, plan, checked, offset)
+                count_rows(plan.outcome, done, len(checked.rejected))
             break
         except LostRace:
             logger.info("job %s: chunk at %d lost a race; checking again", job.pk, offset)
@@ -331,11 +332,21 @@ def commit_chunk(job: UploadJob, plan, prepared, checked=None) -> tuple[object, 
     job.rejected += len(rejected)
     setattr(job, plan.outcome, getattr(job, plan.outcome) + done)
     seconds = time.monotonic() - started
-    metrics.record(metrics.ROWS, plan.outcome, amount=done)
-    metrics.record(metrics.ROWS, "rejected", amount=len(rejected))
     metrics.observe(metrics.CHUNK_SECONDS, seconds)
     log_chunk(job, offset, checked.size, len(rejected), seconds)
     return checked, raced
+
+
+def count_rows(outcome: str, done: int, rejected: int) -> None:
+    """A chunk's rows go into the metrics once its transaction commits (on SQLite, its
+    group's): the rows of a group rolled back are counted when they are written again,
+    not twice."""
+
+    def count() -> None:
+        metrics.record(metrics.ROWS, outcome, amount=done)
+        metrics.record(metrics.ROWS, "rejected", amount=rejected)
+
+    transaction.on_commit(count)
 
 
 def record_outcome(job: UploadJob, plan, checked, offset: int) -> int:
