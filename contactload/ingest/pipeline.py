@@ -104,6 +104,7 @@ def run_chunks(
     if not writers.overlaps(first.job.action):
         for chunk_id in first.chunk_ids:
             first.commit(first.plan.prepare(*payload.chunk_data(chunk_id)), None)
+            writers.make_way()
         return
     # Inside a transaction that is not ours, only this thread's connection sees the chunks.
     shared = not connection.in_atomic_block
@@ -209,8 +210,10 @@ class Carried:
 
 class Group:
     """Chunks written in one transaction, committed once they hold ``rows`` rows (0:
-    each chunk commits on its own). On SQLite a commit writes every page it dirtied to
-    the journal again, and the two number indexes' pages are most of a chunk's."""
+    each chunk commits on its own), or sooner for a short write waiting for the lock
+    (``writers.short_write``: an upload's acceptance), which then goes first. On SQLite
+    a commit writes every page it dirtied to the journal again, and the two number
+    indexes' pages are most of a chunk's."""
 
     def __init__(self, rows: int):
         self.rows, self.held = rows, 0
@@ -227,8 +230,9 @@ class Group:
             return
         self.pending.append(Carried(checked.owner, checked.accepted))  # (not its rows)
         self.held += checked.size
-        if self.held >= self.rows:
+        if self.held >= self.rows or writers.others_waiting():
             self.commit()
+            writers.make_way()
 
     def carried(self, latest=None) -> Carried | None:
         """What the next chunk's lookups must count as written: the chunks since the

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from contactload import errors
 from contactload.access import may_reach
-from contactload.ingest import envelope
+from contactload.ingest import envelope, writers
 from contactload.ingest.callbacks import check_callback_url
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.idempotency import Answer
@@ -54,7 +54,7 @@ def submit_json_upload(*, user, body: bytes, remember=None) -> Answer:
         upload, load_rules(campaign), max_rows=settings.CONTACTLOAD_MAX_ROWS
     )
     packed = pack_objects(upload.rows, headers, settings.CONTACTLOAD_CHUNK_ROWS)
-    with transaction.atomic():
+    with writers.short_write():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.JSON)
         chunks = ChunkWriter(job, settings.CONTACTLOAD_CHUNK_ROWS)
         chunks.add_packed(packed)
@@ -73,7 +73,7 @@ def submit_csv_upload(*, user, fields, lines: Iterable[bytes], remember=None) ->
     if not headers:
         raise errors.InvalidStructure()
     envelope.check_csv_headers(headers, upload, load_rules(campaign))
-    with transaction.atomic():
+    with writers.short_write():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.CSV)
         store_rows(job, (cells for cells in records if cells))  # blank lines are no rows
         return answer(job, remember)

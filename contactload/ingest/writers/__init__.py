@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 
-from django.db import Error, IntegrityError, OperationalError, connection
+from django.db import Error, IntegrityError, OperationalError, connection, transaction
 
 from contactload.ingest.writers import postgresql, sqlite
 from contactload.models import Contact, DncEntry, RowResult
@@ -147,6 +147,29 @@ def durable_commit() -> None:
     """This transaction's commit waits for the disk, inside ``lazy_commits`` too (and
     makes every lazy commit before it durable)."""
     VENDORS[connection.vendor].durable_commit(connection)
+
+
+@contextmanager
+def short_write():
+    """A transaction (``transaction.atomic``) that a job's long writes make way for: on
+    SQLite, a job running lets it take the write lock after its chunk in hand, where it
+    would hold it until it ends, and begins again once it has committed and run its
+    ``on_commit`` callbacks (which write too: the enqueueing of the job)."""
+    with VENDORS[connection.vendor].waiting_for_lock(connection), transaction.atomic():
+        yield
+
+
+def make_way() -> None:
+    """Between two of a job's transactions: short writes waiting for the lock go first;
+    returns once they are through (SQLite)."""
+    vendor = VENDORS[connection.vendor]
+    if not connection.in_atomic_block and vendor.others_waiting(connection):
+        vendor.let_in(connection)
+
+
+def others_waiting() -> bool:
+    """Whether short writes wait for the lock this job holds (SQLite)."""
+    return VENDORS[connection.vendor].others_waiting(connection)
 
 
 def follows() -> bool:

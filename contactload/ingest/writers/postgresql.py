@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import orjson
 
@@ -122,6 +123,20 @@ def lazy_commits(connection, lazy: bool) -> None:
 def durable_commit(connection) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO ON")
+
+
+@contextmanager
+def waiting_for_lock(connection):
+    """Nothing to do: writers wait for rows, not for the database."""
+    yield
+
+
+def others_waiting(connection) -> bool:
+    return False
+
+
+def let_in(connection) -> None:
+    """Nothing to do (see ``waiting_for_lock``)."""
 
 
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:

@@ -2,10 +2,12 @@
 that every row shares bound once (updates: one ``executemany``), in the caller's
 transaction."""
 
+import fcntl
 import functools
+import os
 import sqlite3
 from collections.abc import Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from itertools import chain
 
@@ -189,3 +191,60 @@ def in_batches(connection, sql: str, params: list, values: list, size: int = 30_
 
 def is_contention(exc: Exception) -> bool:
     return "database is locked" in str(exc)
+
+
+# SQLite has one write lock, and a writer waiting for it polls (at last every 100 ms).
+# A job commits and begins its next transaction within microseconds, so an upload's
+# acceptance waiting for the lock missed every gap and waited for the job's end (60 s at
+# most, then "database is locked"). A short writer holds a shared flock on a file beside
+# the database while it waits for the lock and writes; between two chunks the job looks
+# for one (an exclusive flock it cannot take), commits, and waits until it is through.
+
+
+def waiters_file(connection) -> str | None:
+    """The file beside the database; None for a database in memory (one process)."""
+    name = str(connection.settings_dict["NAME"])
+    if name == ":memory:" or "mode=memory" in name:
+        return None
+    return f"{name}.writers"
+
+
+def flock(connection, operation: int) -> bool:
+    """``operation`` on the waiters' file, at once released; False when a non-blocking
+    one found the file held."""
+    path = waiters_file(connection)
+    if path is None:
+        return True
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, operation)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(descriptor)  # (and the lock with it)
+    return True
+
+
+@contextmanager
+def waiting_for_lock(connection):
+    """While the block waits for the write lock and writes, a job stands aside (from
+    its next chunk on)."""
+    path = waiters_file(connection)
+    if path is None:
+        yield
+        return
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def others_waiting(connection) -> bool:
+    return not flock(connection, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def let_in(connection) -> None:
+    """Returns once every short writer waiting is through."""
+    flock(connection, fcntl.LOCK_EX)

@@ -1,0 +1,71 @@
+"""An upload accepted while a long job runs is not kept waiting for the job's end. On
+SQLite both need the one write lock, and a job commits and begins again within
+microseconds, so a waiting acceptance missed every gap: the job now lets it in between
+two chunks (``writers.short_write``, ``writers.make_way``). Through HTTP and the real
+django-tasks worker, in the database."""
+
+import sqlite3
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from contactload.models import Contact, UploadJob
+from tests.conftest import run_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the worker's threads read the jobs
+
+ROWS = 6_000
+
+
+def numbers(first: int, last: int) -> list[dict]:
+    return [{"numeric": f"9{i:09d}"} for i in range(first, last)]
+
+
+def wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.005)
+
+
+def writing(path: str) -> bool:
+    """Whether another connection holds SQLite's write lock (it cannot be had at once)."""
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()  # (and its transaction with it)
+    return False
+
+
+def test_an_upload_is_accepted_between_two_chunks_of_a_running_job(upload, campaign, settings):
+    settings.CONTACTLOAD_CHUNK_ROWS = 10
+    settings.CONTACTLOAD_SQLITE_COMMIT_ROWS = 10 * ROWS  # on SQLite: one transaction
+    response = upload({"campaign": "Sales", "bulk_data": numbers(0, ROWS)})
+    assert response.status_code == 200, response.content
+    long_job = response.json()["job_id"]
+    worker = threading.Thread(target=run_worker)
+    worker.start()
+    try:
+        if connection.vendor == "sqlite":  # the job is in its transaction
+            path = connection.settings_dict["NAME"]
+            wait_for(lambda: UploadJob.objects.get(pk=long_job).state == "running")
+            wait_for(lambda: writing(path))
+        else:  # its commits are under way
+            wait_for(lambda: UploadJob.objects.get(pk=long_job).processed > 0)
+
+        answer = upload({"campaign": "Sales", "bulk_data": numbers(ROWS, ROWS + 1)})
+
+        assert answer.status_code == 200, answer.content
+        running = UploadJob.objects.get(pk=long_job)
+        assert (running.state, running.processed < ROWS) == ("running", True)
+    finally:
+        worker.join()
+    run_worker()  # (the second upload's task, if the worker had finished first)
+    jobs = UploadJob.objects.filter(pk__in=[long_job, answer.json()["job_id"]])
+    assert sorted(jobs.values_list("state", "inserted")) == [("completed", 1), ("completed", ROWS)]
+    assert Contact.objects.count() == ROWS + 1
