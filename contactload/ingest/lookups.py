@@ -105,9 +105,9 @@ def repeated(values: list) -> set:
 def check_columns(
     ctx: JobContext,
     chunk: CheckedChunk,
-    earlier: tuple[set, set] | None = None,
+    earlier: tuple | None = None,
     seen: Seen | None = None,
-    before: tuple[set, set] | None = None,
+    before: tuple | None = None,
 ) -> tuple[dict[int, list[Error]], bool]:
     """Every row's errors: those of the per-row rules, then the users, DNC lists and
     duplicates (each one query for the chunk); ``earlier`` holds the numbers and unique
@@ -136,8 +136,11 @@ def check_columns(
     ids = set() if chunk.uniqueid is None else set(uniqueid)
     ids.discard(None)
     blocked_global, blocked_here = blocked_numbers(rules.id, numbers)
-    earlier_numbers, earlier_ids = earlier or (set(), set())  # stored, maybe not committed
-    before_numbers, before_ids = before or (set(), set())  # the same, by another upload
+    # this chunk's values that the chunks written before it store, maybe not committed
+    # (by this upload, ``earlier``; by another, ``before``): taken as the chunk's first,
+    # since on SQLite ``earlier`` holds every chunk written since the last commit
+    earlier_numbers, earlier_ids = within(numbers, ids, earlier)
+    before_numbers, before_ids = within(numbers, ids, before)
     repeated_numbers, repeated_ids = repeated(numeric), repeated(uniqueid)
     asked_numbers, asked_ids = numbers, ids
     if seen is not None:
@@ -151,16 +154,16 @@ def check_columns(
             odd_ids | earlier_ids | before_ids,
         )
     numbers_mine, numbers_others = existing(ctx, "numeric", asked_numbers)
-    numbers_mine |= numbers & earlier_numbers
-    numbers_others |= numbers & before_numbers
+    numbers_mine |= earlier_numbers
+    numbers_others |= before_numbers
     number_hits = blocked_global | blocked_here | numbers_mine | repeated_numbers
     if rules.rejects_duplicates:
         number_hits |= numbers_others
     ids_mine, ids_others, id_hits = set(), set(), set()
     if chunk.uniqueid is not None:
         ids_mine, ids_others = existing(ctx, "uniqueid", asked_ids)
-        ids_mine |= ids & earlier_ids
-        ids_others |= ids & before_ids
+        ids_mine |= earlier_ids
+        ids_others |= before_ids
         id_hits = ids_mine | ids_others | repeated_ids
     elsewhere = bool(ids_others or (rules.rejects_duplicates and numbers_others))
     if not number_hits and not id_hits:
@@ -192,6 +195,20 @@ def check_columns(
         if value is not None:
             seen_ids.add(value)
     return errors, elsewhere
+
+
+def within(numbers: set, ids: set, held: tuple | None) -> tuple[set, set]:
+    """The ``numbers`` and ``ids`` that ``held`` (numbers, unique values: each a set or
+    a tuple of sets) holds."""
+    if held is None:
+        return set(), set()
+    return common(numbers, held[0]), common(ids, held[1])
+
+
+def common(values: set, held: set | tuple[set, ...]) -> set:
+    if isinstance(held, tuple):
+        return set().union(*(values & part for part in held))
+    return values & held
 
 
 def suspects(

@@ -202,10 +202,12 @@ def looking_ahead(first: Segment, prepare_next, entering) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Carried:
-    """Chunks written and not committed yet, as a later chunk's lookups take them."""
+    """Chunks written and not committed yet, as a later chunk's lookups take them: the
+    numbers and the unique values they store, each a set or a tuple of sets (taken as
+    their union, never made)."""
 
     owner: tuple
-    accepted: tuple[set, set]
+    accepted: tuple
 
 
 class Group:
@@ -218,7 +220,11 @@ class Group:
     def __init__(self, rows: int):
         self.rows, self.held = rows, 0
         self.atomic = None
-        self.pending: list[Carried] = []  # what each chunk written since stores
+        self.owner: tuple = ()
+        # what the chunks written since the last commit store, and those not yet in it
+        self.numbers: set = set()
+        self.ids: set = set()
+        self.unfolded: list[tuple[set, set]] = []
 
     def begin(self) -> None:
         if self.rows and self.atomic is None:
@@ -228,7 +234,8 @@ class Group:
     def written(self, checked) -> None:
         if self.atomic is None:
             return
-        self.pending.append(Carried(checked.owner, checked.accepted))  # (not its rows)
+        self.owner = checked.owner
+        self.unfolded.append(checked.accepted)  # (not its rows)
         self.held += checked.size
         if self.held >= self.rows or writers.others_waiting():
             self.commit()
@@ -236,27 +243,35 @@ class Group:
 
     def carried(self, latest=None) -> Carried | None:
         """What the next chunk's lookups must count as written: the chunks since the
-        last commit, and ``latest``, being written."""
-        chunks = [*self.pending, latest] if latest is not None else self.pending
-        if not chunks:
-            return None
-        if len(chunks) == 1:
-            return chunks[0]
-        numbers = set().union(*(chunk.accepted[0] for chunk in chunks))
-        ids = set().union(*(chunk.accepted[1] for chunk in chunks))
-        return Carried(chunks[-1].owner, (numbers, ids))
+        last commit, and ``latest``, being written. Called while no lookup runs (one at
+        a time, ``looking_ahead``): the chunks written since go into the sets in place,
+        each once, where a union of them all for each chunk grew with the group."""
+        for numbers, ids in self.unfolded:
+            self.numbers |= numbers
+            self.ids |= ids
+        self.unfolded = []
+        if latest is None:
+            return Carried(self.owner, (self.numbers, self.ids)) if self.held else None
+        if not self.held:
+            return Carried(latest.owner, latest.accepted)
+        numbers, ids = latest.accepted
+        return Carried(latest.owner, ((self.numbers, numbers), (self.ids, ids)))
 
     def commit(self) -> None:
         if self.atomic is not None:
             atomic, self.atomic = self.atomic, None
-            self.pending, self.held = [], 0
+            self.forget()
             atomic.__exit__(None, None, None)
 
     def roll_back(self, exc: BaseException) -> None:
         if self.atomic is not None:
             atomic, self.atomic = self.atomic, None
-            self.pending, self.held = [], 0
+            self.forget()
             atomic.__exit__(type(exc), exc, exc.__traceback__)
+
+    def forget(self) -> None:
+        self.held, self.unfolded = 0, []
+        self.numbers, self.ids = set(), set()  # (new ones: a lookup may hold the old)
 
 
 def close_connection() -> None:
