@@ -115,6 +115,9 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(VAR_DIR / "cache"),
+        # a file per token and scope; past Django's 300, a third of the counts (at
+        # random) would be dropped at each new one
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
     }
 }
 
@@ -182,8 +185,8 @@ CONTACTLOAD_IMPROPER_DATA_LIMIT = env_int("CONTACTLOAD_IMPROPER_DATA_LIMIT", 1_0
 # it dirtied to the WAL again; see ingest/writers/sqlite.py).
 CONTACTLOAD_SQLITE_COMMIT_ROWS = env_int("CONTACTLOAD_SQLITE_COMMIT_ROWS", 100_000)
 # PostgreSQL: a worker follows one upload with the next one queued (its first chunk
-# checked while the last one's chunks are written) for up to this long before it takes
-# another task (a completion callback may wait that long behind a stream).
+# checked while the last one's chunks are written) for up to this long, while the queue
+# gives such an upload next (another kind of task ends the stream).
 CONTACTLOAD_FOLLOW_S = float(os.environ.get("CONTACTLOAD_FOLLOW_S", 60))
 # Crash recovery: a running job whose heartbeat is older than this is re-queued.
 CONTACTLOAD_STALE_AFTER_S = float(os.environ.get("CONTACTLOAD_STALE_AFTER_S", 60))

@@ -37,9 +37,15 @@ def next_runs(limit: int) -> list[str | None]:
         backend_name=process_upload.backend, queue_name=process_upload.queue_name
     )
     return [
-        args["args"][0] if path == process_upload.module_path else None
+        job_of(args) if path == process_upload.module_path else None
         for path, args in ready.values_list("task_path", "args_kwargs")[:limit]
     ]
+
+
+def job_of(args_kwargs: dict) -> str | None:
+    """The job id a run of ``process_upload`` was queued with."""
+    positional = args_kwargs.get("args") or []
+    return positional[0] if positional else (args_kwargs.get("kwargs") or {}).get("job_id")
 
 
 def enqueue_job(job_id: str, delay_s: float = 0) -> None:

@@ -18,6 +18,7 @@ from contactload.ingest.insert import InsertPlan
 from contactload.ingest.payload import stored_chunks
 from contactload.ingest.run import STOPPING, Stream, claim, finish
 from contactload.models import Contact, RowResult, UploadChunk, UploadJob
+from contactload.tasks import deliver_callback, next_runs, process_upload
 from tests.conftest import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker's threads read the jobs
@@ -97,16 +98,25 @@ def test_an_update_queued_between_two_uploads_runs_before_the_second(upload, cam
     run_worker()
 
     jobs = UploadJob.objects.in_bulk([first, update, second])
-    assert [(job.state, job.inserted + job.updated) for job in jobs.values()] == [
-        ("completed", 3),
-        ("completed", 1),
-        ("completed", 3),
+    assert [
+        (jobs[pk].state, jobs[pk].inserted, jobs[pk].updated) for pk in (first, update, second)
+    ] == [
+        ("completed", 3, 0),
+        ("completed", 0, 1),
+        ("completed", 3, 0),
     ]
     assert jobs[first].finished_at < jobs[update].started_at
     assert jobs[update].finished_at < jobs[second].started_at
     assert tasks_of(second) == [TaskResultStatus.SUCCESSFUL]  # not followed: its own task ran it
     updated = Contact.objects.filter(first_name="Ann").values_list("numeric", "phonebook__job")
     assert [(numeric[-10:], job) for numeric, job in updated] == [("9876543201", first)]
+
+
+def test_the_queue_names_the_job_of_a_run_queued_with_keywords(db):
+    process_upload.enqueue(job_id="by-keyword")
+    deliver_callback.enqueue("some-job", 1)
+    process_upload.enqueue("by-position")
+    assert next_runs(5) == ["by-keyword", None, "by-position"]
 
 
 def test_a_stream_passes_over_the_run_of_a_job_another_worker_took(upload, campaign, settings):

@@ -232,7 +232,8 @@ class Group:
             self.atomic.__enter__()
 
     def written(self, checked) -> None:
-        if self.atomic is None:
+        if self.atomic is None:  # committed on its own
+            writers.make_way()
             return
         self.owner = checked.owner
         self.unfolded.append(checked.accepted)  # (not its rows)

@@ -4,14 +4,18 @@ transaction."""
 
 import fcntl
 import functools
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from itertools import chain
 
 from django.conf import settings
+
+logger = logging.getLogger("contactload.worker")
 
 # SQLite works in the worker's own process, and lets go of the interpreter lock for
 # each step of a statement. ``executemany`` steps once a row: with a thread checking
@@ -193,58 +197,63 @@ def is_contention(exc: Exception) -> bool:
     return "database is locked" in str(exc)
 
 
-# SQLite has one write lock, and a writer waiting for it polls (at last every 100 ms).
-# A job commits and begins its next transaction within microseconds, so an upload's
-# acceptance waiting for the lock missed every gap and waited for the job's end (60 s at
-# most, then "database is locked"). A short writer holds a shared flock on a file beside
-# the database while it waits for the lock and writes; between two chunks the job looks
-# for one (an exclusive flock it cannot take), commits, and waits until it is through.
+# SQLite has one write lock, and a writer waiting for it polls (every 100 ms once it has
+# waited a while). A job commits and begins its next transaction within microseconds, so
+# an upload's acceptance waiting for the lock missed every gap and waited for the job's
+# end (60 s at most, then "database is locked"). A short writer holds a shared flock on a
+# file beside the database while it waits for the lock and writes; between two chunks
+# the job looks for one (an exclusive flock it cannot take), commits, and waits until it
+# is through (``LET_IN_S`` at most; its next transaction then waits as any writer does).
+# Without the file (a directory it cannot write to), nobody is let in: as before.
+
+LET_IN_S = 10.0
+LET_IN_POLL_S = 0.002
 
 
-def waiters_file(connection) -> str | None:
-    """The file beside the database; None for a database in memory (one process)."""
+def waiters_file(connection) -> int | None:
+    """The file beside the database, opened; None for a database in memory (one
+    process) or a file that cannot be opened."""
     name = str(connection.settings_dict["NAME"])
     if name == ":memory:" or "mode=memory" in name:
         return None
-    return f"{name}.writers"
-
-
-def flock(connection, operation: int) -> bool:
-    """``operation`` on the waiters' file, at once released; False when a non-blocking
-    one found the file held."""
-    path = waiters_file(connection)
-    if path is None:
-        return True
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(descriptor, operation)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(descriptor)  # (and the lock with it)
-    return True
+        return os.open(f"{name}.writers", os.O_RDWR | os.O_CREAT, 0o666)  # (the umask's)
+    except OSError:
+        logger.warning("cannot open %s.writers: writers are not let in", name, exc_info=True)
+        return None
 
 
 @contextmanager
 def waiting_for_lock(connection):
     """While the block waits for the write lock and writes, a job stands aside (from
     its next chunk on)."""
-    path = waiters_file(connection)
-    if path is None:
+    descriptor = waiters_file(connection)
+    if descriptor is None:
         yield
         return
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_SH)
         yield
     finally:
-        os.close(descriptor)
+        os.close(descriptor)  # (and the lock with it)
 
 
 def others_waiting(connection) -> bool:
-    return not flock(connection, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    descriptor = waiters_file(connection)
+    if descriptor is None:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
 
 
 def let_in(connection) -> None:
-    """Returns once every short writer waiting is through."""
-    flock(connection, fcntl.LOCK_EX)
+    """Returns once every short writer waiting is through, or after ``LET_IN_S``
+    (writers that keep coming, or one that streams a large upload)."""
+    deadline = time.monotonic() + LET_IN_S
+    while others_waiting(connection) and time.monotonic() < deadline:
+        time.sleep(LET_IN_POLL_S)
