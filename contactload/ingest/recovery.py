@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from contactload.ingest import callbacks
 from contactload.models import UploadJob
-from contactload.tasks import enqueue_job, process_upload
+from contactload.tasks import enqueue_job, job_of, process_upload
 
 logger = logging.getLogger("contactload.recovery")
 
@@ -55,7 +55,7 @@ def enqueue_orphans(cutoff) -> list[str]:
     waiting = DBTaskResult.objects.filter(
         status=TaskResultStatus.READY, task_path=process_upload.module_path
     ).values_list("args_kwargs", flat=True)
-    queued_ids = {args_kwargs["args"][0] for args_kwargs in waiting if args_kwargs["args"]}
+    queued_ids = set(map(job_of, waiting))
     orphans = [
         job_id
         for job_id in UploadJob.objects.filter(
