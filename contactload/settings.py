@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's, the upload page's) straight from gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Staff logins and admin changes go ahead of a running job's writes (SQLite).
+    "contactload.web.middleware.StaffWritesAheadOfJobs",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

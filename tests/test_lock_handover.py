@@ -1,19 +1,27 @@
-"""An upload accepted, a token issued or a DNC number listed while a long job runs is
-not kept waiting for the job's end. On SQLite they need the one write lock, and a job
-commits and begins again within microseconds, so a waiting request missed every gap:
-the job now lets it in between two chunks (``writers.short_write``,
-``writers.make_way``). Through HTTP and the real django-tasks worker, in the database."""
+"""An upload accepted, a token issued, a DNC number listed, a staff login, an admin
+change or a worker's liveness beat while a long job runs is not kept waiting for the
+job's end. On SQLite they need the one write lock, and a job commits and begins again
+within microseconds, so a waiting writer missed every gap: the job now lets it in
+between two chunks (``writers.short_write``, ``writers.ahead_of_jobs``,
+``writers.make_way``). Through HTTP (the beat: the worker's own sweep) and the real
+django-tasks worker, in the database."""
 
 import sqlite3
 import threading
 import time
 
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
 from django.db import connection
+from django.test import Client
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from contactload.models import Contact, DncEntry, UploadJob
+from contactload.management.commands.worker import recover_quietly
+from contactload.models import Contact, DncEntry, UploadJob, WorkerBeat
 from tests.conftest import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker's threads read the jobs
@@ -44,25 +52,51 @@ def writing(path: str) -> bool:
     return False
 
 
-def other_upload(upload, api):
+def other_upload(upload, api, admin):
     return upload({"campaign": "Sales", "bulk_data": numbers(ROWS, ROWS + 1)})
 
 
-def new_token(upload, api):
+def new_token(upload, api, admin):
     return APIClient().post(
         "/api/generate-token/", {"username": "crm_push", "password": "secret-pw"}, format="json"
     )
 
 
-def dnc_entry(upload, api):
+def dnc_entry(upload, api, admin):
     item = {"numeric": "9123456789", "campaign": "Sales", "global_dnc": "false"}
     return api.post("/api/upload-dnc/", [item], format="json")
 
 
+def staff_login(upload, api, admin):
+    return Client().post("/accounts/login/", {"username": "crm_push", "password": "secret-pw"})
+
+
+def admin_change(upload, api, admin):
+    return admin.post("/admin/auth/group/add/", {"name": "supervisors"})
+
+
+def worker_beat(upload, api, admin):
+    recover_quietly("beating-worker")
+
+
+ANSWERS = {staff_login: 302, admin_change: 302, worker_beat: None}
+
+
+@pytest.fixture
+def admin(db) -> Client:
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@example.com", "pw"))
+    return client
+
+
 @pytest.mark.parametrize("commit_rows", [10 * ROWS, 0], ids=["one-transaction", "per-chunk"])
-@pytest.mark.parametrize("request_", [other_upload, new_token, dnc_entry], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "request_",
+    [other_upload, new_token, dnc_entry, staff_login, admin_change, worker_beat],
+    ids=lambda f: f.__name__,
+)
 def test_a_short_write_goes_between_two_chunks_of_a_running_job(
-    request_, commit_rows, upload, api, campaign, settings
+    request_, commit_rows, upload, api, campaign, manager, admin, settings
 ):
     settings.CONTACTLOAD_CHUNK_ROWS = 10
     settings.CONTACTLOAD_SQLITE_COMMIT_ROWS = commit_rows  # on SQLite: rows per transaction
@@ -79,9 +113,11 @@ def test_a_short_write_goes_between_two_chunks_of_a_running_job(
         else:  # its commits are under way
             wait_for(lambda: UploadJob.objects.get(pk=long_job).processed > 0)
 
-        answer = request_(upload, api)
+        sessions = Session.objects.count()
+        answer = request_(upload, api, admin)
 
-        assert answer.status_code == 200, answer.content
+        expected = ANSWERS.get(request_, 200)
+        assert getattr(answer, "status_code", None) == expected, getattr(answer, "content", "")
         running = UploadJob.objects.get(pk=long_job)
         # on SQLite, the job committed what it had written, and let the request in
         assert (running.state, 0 < running.processed < ROWS) == ("running", True)
@@ -97,3 +133,12 @@ def test_a_short_write_goes_between_two_chunks_of_a_running_job(
         assert AuthToken.objects.filter(user__username="crm_push").count() == 2
     if request_ is dnc_entry:
         assert DncEntry.objects.filter(numeric__endswith="9123456789").count() == 1
+    if request_ is staff_login:
+        assert Session.objects.count() == sessions + 1
+        manager.refresh_from_db()
+        assert manager.last_login is not None
+    if request_ is admin_change:
+        assert Group.objects.filter(name="supervisors").exists()
+        assert LogEntry.objects.filter(object_repr="supervisors").count() == 1
+    if request_ is worker_beat:
+        assert WorkerBeat.objects.filter(worker_id="beating-worker").exists()

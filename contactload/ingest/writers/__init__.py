@@ -155,7 +155,16 @@ def short_write():
     SQLite, a job running lets it take the write lock after its chunk in hand, where it
     would hold it until it ends, and begins again once it has committed and run its
     ``on_commit`` callbacks (which write too: the enqueueing of the job)."""
-    with VENDORS[connection.vendor].waiting_for_lock(connection), transaction.atomic():
+    with ahead_of_jobs(), transaction.atomic():
+        yield
+
+
+@contextmanager
+def ahead_of_jobs():
+    """The block's writes, each in its own transaction or in the block's, go ahead of
+    a running job's as ``short_write``'s do: for code that does not write in one
+    transaction of its own (a page's view and its session, the worker's sweep)."""
+    with VENDORS[connection.vendor].waiting_for_lock(connection):
         yield
 
 
