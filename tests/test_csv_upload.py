@@ -4,8 +4,10 @@ own troubles (BOM, quoting, ragged lines, bad bytes) answered, never crashing.""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import override_settings
 
+from contactload.ingest.submit import submit_csv_upload
 from contactload.models import Contact, Phonebook, RowResult, UploadChunk, UploadJob
 from tests.conftest import run_worker
 
@@ -209,3 +211,27 @@ def test_large_csv_is_stored_in_chunks_and_fully_processed(api, post_csv, campai
     body = status(api, response)
     assert (body["status"], body["inserted"]) == ("Completed", 12_345)
     assert not RowResult.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_csv_is_read_and_packed_before_its_transaction_begins(manager, campaign, settings):
+    """The job's transaction only stores the packed chunks: on SQLite a running job
+    waits for it, and it once lasted as long as reading the whole file."""
+    settings.CONTACTLOAD_CHUNK_ROWS = 10
+    in_transaction = []
+
+    def lines():
+        yield b"numeric\r\n"
+        for i in range(25):
+            in_transaction.append(connection.in_atomic_block)
+            yield f"98765432{i:02d}\r\n".encode()
+
+    status_code, body = submit_csv_upload(user=manager, fields={"campaign": "Sales"}, lines=lines())
+
+    assert status_code == 200
+    assert in_transaction == [False] * 25
+    job = UploadJob.objects.get(pk=body["job_id"])
+    assert job.total == 25
+    assert list(job.chunks.values_list("first_row", "rows")) == [(0, 10), (10, 10), (20, 5)]
+    run_worker()
+    assert Contact.objects.filter(phonebook=job.phonebook).count() == 25

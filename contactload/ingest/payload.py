@@ -3,6 +3,8 @@ the job's transaction and read back one chunk at a time by the worker, so that
 neither side ever holds a large upload as Python objects. A chunk is stored column
 by column (``Chunk``), in the job's header order, for CSV lines and JSON objects alike."""
 
+import struct
+import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
@@ -89,39 +91,56 @@ def unpack(data, headers: Sequence[str]) -> Chunk:
     return Chunk.of_rows(stored, len(headers))
 
 
-class ChunkWriter:
-    """Stores rows (cells in ``job.headers`` order) in chunks of ``size`` as they come;
-    call inside a transaction."""
+class PackedSpool:
+    """Rows (cells in header order) packed in chunks of ``size`` as they come, into a
+    temporary file: a CSV is read and packed before the job's transaction, which then
+    only stores the chunks (on SQLite, a running job waits for that transaction)."""
 
-    def __init__(self, job: UploadJob, size: int):
-        self.job, self.size = job, size
-        self.width = len(job.headers)
+    HEAD = struct.Struct("<II")  # a chunk's rows, then its data's length
+
+    def __init__(self, width: int, size: int):
+        self.width, self.size = width, size
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self.buffer: list = []
-        self.count = 0
+        self.count = 0  # rows packed
+
+    def __enter__(self) -> "PackedSpool":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.file.close()
 
     def add_all(self, rows: Iterable) -> None:
         for row in rows:
             self.buffer.append(row)
             if len(self.buffer) >= self.size:
                 self.flush()
-
-    def add_packed(self, packed: Iterable[tuple[int, bytes]]) -> None:
-        """Chunks ``pack_objects`` made, in order."""
         self.flush()
-        for rows, data in packed:
-            self.store_packed(rows, data)
 
     def flush(self) -> None:
         if self.buffer:
-            self.store(Chunk.of_rows(self.buffer, self.width))
+            chunk = Chunk.of_rows(self.buffer, self.width)
             self.buffer = []
+            data = pack(chunk)
+            self.file.write(self.HEAD.pack(chunk.size, len(data)) + data)
+            self.count += chunk.size
 
-    def store(self, chunk: Chunk) -> None:
-        self.store_packed(chunk.size, pack(chunk))
+    def chunks(self) -> Iterator[tuple[int, bytes]]:
+        """(rows, data) of each chunk, in order, read one at a time."""
+        self.file.seek(0)
+        while head := self.file.read(self.HEAD.size):
+            rows, length = self.HEAD.unpack(head)
+            yield rows, self.file.read(length)
 
-    def store_packed(self, rows: int, data: bytes) -> None:
-        UploadChunk.objects.create(job=self.job, first_row=self.count, rows=rows, data=data)
-        self.count += rows
+
+def store_chunks(job: UploadJob, packed: Iterable[tuple[int, bytes]]) -> int:
+    """Store packed chunks ((rows, data), in order) as the job's; call inside a
+    transaction. The number of rows stored."""
+    count = 0
+    for rows, data in packed:
+        UploadChunk.objects.create(job=job, first_row=count, rows=rows, data=data)
+        count += rows
+    return count
 
 
 def pack_objects(rows: list[dict], headers: Sequence[str], size: int) -> list[tuple[int, bytes]]:

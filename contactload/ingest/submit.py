@@ -1,12 +1,14 @@
 """Accepting an upload: whole-request checks, then the phonebook, the job, the rows
 (in compressed chunks) and the Idempotency-Key in one transaction; the job is
 enqueued once that transaction commits. Raises an UploadError for a bad request
-and writes nothing then. CSV is read line by line and never held whole."""
+and writes nothing then. CSV is read line by line and never held whole: its rows are
+packed into a temporary file before the transaction, which stays short."""
 
 import codecs
 import csv
 import secrets
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 
 from django.conf import settings
@@ -19,7 +21,7 @@ from contactload.ingest import envelope, writers
 from contactload.ingest.callbacks import check_callback_url
 from contactload.ingest.campaign import load_rules
 from contactload.ingest.idempotency import Answer
-from contactload.ingest.payload import ChunkWriter, pack_objects
+from contactload.ingest.payload import PackedSpool, pack_objects, store_chunks
 from contactload.models import Campaign, Phonebook, UploadJob
 from contactload.tasks import enqueue_job
 
@@ -56,9 +58,7 @@ def submit_json_upload(*, user, body: bytes, remember=None) -> Answer:
     packed = pack_objects(upload.rows, headers, settings.CONTACTLOAD_CHUNK_ROWS)
     with writers.short_write():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.JSON)
-        chunks = ChunkWriter(job, settings.CONTACTLOAD_CHUNK_ROWS)
-        chunks.add_packed(packed)
-        stored(job, chunks.count)
+        stored(job, store_chunks(job, packed))
         return answer(job, remember)
 
 
@@ -73,9 +73,11 @@ def submit_csv_upload(*, user, fields, lines: Iterable[bytes], remember=None) ->
     if not headers:
         raise errors.InvalidStructure()
     envelope.check_csv_headers(headers, upload, load_rules(campaign))
-    with writers.short_write():
+    rows = (cells for cells in records if cells)  # blank lines are no rows
+    # read and packed before the transaction, which then only stores the chunks
+    with packed_rows(rows, len(headers)) as spool, writers.short_write():
         job = new_job(user, campaign, upload, headers, UploadJob.Source.CSV)
-        store_rows(job, (cells for cells in records if cells))  # blank lines are no rows
+        stored(job, store_chunks(job, spool.chunks()))
         return answer(job, remember)
 
 
@@ -95,19 +97,19 @@ def new_job(user, campaign, upload: envelope.Envelope, headers, source) -> Uploa
     )
 
 
-def store_rows(job: UploadJob, rows: Iterable) -> None:
-    """Store the rows in chunks; the job is enqueued when the transaction commits."""
+@contextmanager
+def packed_rows(rows: Iterable, width: int) -> Iterator[PackedSpool]:
+    """A CSV's rows packed into a spool, within the row limit."""
     limit = settings.CONTACTLOAD_MAX_CSV_ROWS
-    chunks = ChunkWriter(job, settings.CONTACTLOAD_CHUNK_ROWS)
     rows = iter(rows)
-    chunks.add_all(islice(rows, limit))
-    chunks.flush()
-    if not chunks.count:
-        raise errors.InvalidStructure()  # a CSV with a header line and no data
-    beyond = sum(1 for _row in rows)  # counted, not stored, for the message
-    if beyond:
-        raise errors.TooManyRows(limit + beyond, limit)
-    stored(job, chunks.count)
+    with PackedSpool(width, settings.CONTACTLOAD_CHUNK_ROWS) as spool:
+        spool.add_all(islice(rows, limit))
+        if not spool.count:
+            raise errors.InvalidStructure()  # a CSV with a header line and no data
+        beyond = sum(1 for _row in rows)  # counted, not stored, for the message
+        if beyond:
+            raise errors.TooManyRows(limit + beyond, limit)
+        yield spool
 
 
 def stored(job: UploadJob, total: int) -> None:
