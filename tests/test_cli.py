@@ -6,6 +6,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -91,3 +92,18 @@ def test_make_run_serves_and_its_printed_curl_completes(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_a_web_process_loads_its_views_and_freezes_what_boot_made_at_import():
+    """gunicorn imports ``contactload.wsgi`` in each of its processes: what a first
+    request would load is loaded then, and left out of the garbage collector's passes."""
+    probe = (
+        "import gc, sys\n"
+        "before = 'contactload.api.upload' in sys.modules\n"
+        "import contactload.wsgi\n"
+        "print(before, 'contactload.api.upload' in sys.modules, gc.get_freeze_count() > 10_000)"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert answer.stdout.split() == ["False", "True", "True"]
