@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from contactload.ingest.recovery import recover
-from contactload.models import Campaign, Contact, Role, RowResult, UploadJob
+from contactload.models import Campaign, Contact, Role, RowResult, UploadJob, WorkerBeat
 from contactload.tokens import issue_token
 from tests.conftest import make_user
 from tests.test_worker_process import worker_env
@@ -90,6 +90,40 @@ def test_a_queued_job_without_a_task_is_enqueued_again(upload):
     assert recover() == [job_id]
     assert ready_tasks_for(job_id) == 1
     assert recover() == []  # now it has one
+
+
+def test_tasks_left_running_by_dead_workers_are_failed_and_no_longer_counted(upload, db):
+    job_id = upload({"campaign": "Sales", "bulk_data": [{"numeric": "9876543210"}]}).json()[
+        "job_id"
+    ]
+    queued = DBTaskResult.objects.get()
+    long_ago, now = timezone.now() - timedelta(hours=1), timezone.now()
+    WorkerBeat.objects.create(worker_id="live", hostname="h", pid=1, last_seen=now)
+    WorkerBeat.objects.create(worker_id="stale", hostname="h", pid=2, last_seen=long_ago)
+    runs = {}
+    for worker in ("live", "stale", "gone"):  # ("gone": its row removed, as at a stop)
+        runs[worker] = DBTaskResult.objects.create(
+            task_path=queued.task_path,
+            args_kwargs={"args": [job_id], "kwargs": {}},
+            queue_name=queued.queue_name,
+            backend_name=queued.backend_name,
+            run_after=queued.run_after,
+            status=TaskResultStatus.RUNNING,
+            started_at=long_ago,
+            worker_ids=["before", worker],
+        )
+    assert APIClient().get("/health").json()["queue"]["running"] == 3
+
+    recover()
+
+    states = {
+        worker: DBTaskResult.objects.values_list("status", "exception_class_path").get(pk=run.pk)
+        for worker, run in runs.items()
+    }
+    lost = (TaskResultStatus.FAILED, "contactload.ingest.recovery.WorkerLost")
+    assert states == {"live": (TaskResultStatus.RUNNING, ""), "stale": lost, "gone": lost}
+    assert DBTaskResult.objects.get(pk=queued.pk).status == TaskResultStatus.READY
+    assert APIClient().get("/health").json()["queue"]["running"] == 1
 
 
 # --- real processes --------------------------------------------------------------------
@@ -205,11 +239,14 @@ def test_kill_9_loop_loses_and_doubles_nothing(settings):
     worker = start_worker()
     try:
         wait_until(lambda: job_facts(job_id)[0] == "completed", 300, "the job to complete")
+        # the runs the kills cut short are failed by the live worker's sweep
+        wait_until(lambda: not DBTaskResult.objects.running().exists(), 60, "no task running")
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait()
     assert_exactly_one_outcome_each(job_id, good, bad)
     assert UploadJob.objects.get(pk=job_id).attempts == kills + 1  # one run per worker
+    assert DBTaskResult.objects.failed().count() == kills
 
 
 @pytest.mark.slow

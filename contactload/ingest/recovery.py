@@ -1,7 +1,8 @@
 """Crash recovery, run by every live worker: a running job whose heartbeat went
 stale (its worker died) is queued again to resume after its last committed chunk,
 or failed for good once it has used its attempts; a queued job that lost its
-task (a crash between commit and enqueue) is enqueued again."""
+task (a crash between commit and enqueue) is enqueued again; a task a dead worker
+left running is marked failed (the health report counted it as running for ever)."""
 
 import logging
 from datetime import timedelta
@@ -13,7 +14,7 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from contactload.ingest import callbacks
-from contactload.models import UploadJob
+from contactload.models import UploadJob, WorkerBeat
 from contactload.tasks import enqueue_job, job_of, process_upload
 
 logger = logging.getLogger("contactload.recovery")
@@ -22,7 +23,9 @@ logger = logging.getLogger("contactload.recovery")
 def recover() -> list[str]:
     """Requeue or fail what needs it; the ids of the jobs touched."""
     cutoff = timezone.now() - timedelta(seconds=settings.CONTACTLOAD_STALE_AFTER_S)
-    return requeue_stale(cutoff) + enqueue_orphans(cutoff)
+    touched = requeue_stale(cutoff) + enqueue_orphans(cutoff)
+    fail_lost_tasks(cutoff)
+    return touched
 
 
 def requeue_stale(cutoff) -> list[str]:
@@ -67,3 +70,34 @@ def enqueue_orphans(cutoff) -> list[str]:
         logger.warning("job %s was queued without a task; enqueueing it", job_id)
         enqueue_job(job_id)
     return orphans
+
+
+class WorkerLost(Exception):
+    """What a task a dead worker left running is failed with."""
+
+
+def fail_lost_tasks(cutoff) -> list[str]:
+    """Tasks left running by workers whose beat is older than ``cutoff`` (or gone: a
+    worker that stops removes its row once its task is done) are marked failed; their
+    jobs are ``requeue_stale``'s. The ids of the tasks."""
+    alive = set(
+        WorkerBeat.objects.filter(last_seen__gte=cutoff).values_list("worker_id", flat=True)
+    )
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
+    lost = [
+        pk
+        for pk, worker_ids in running.values_list("pk", "worker_ids")
+        if not worker_ids or worker_ids[-1] not in alive
+    ]
+    if not lost:
+        return []
+    error = WorkerLost("the worker running this task stopped responding")
+    DBTaskResult.objects.filter(pk__in=lost, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=timezone.now(),
+        exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+        traceback=f"{WorkerLost.__qualname__}: {error}\n",
+        return_value=None,
+    )
+    logger.warning("%d task(s) left running by a dead worker marked failed", len(lost))
+    return [str(pk) for pk in lost]
