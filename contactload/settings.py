@@ -46,12 +46,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's, the upload page's) straight from gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Staff logins and admin changes go ahead of a running job's writes (SQLite).
-    "contactload.web.middleware.StaffWritesAheadOfJobs",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # An admin's changes go ahead of a running job's writes (SQLite).
+    "contactload.web.middleware.StaffWritesAheadOfJobs",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "contactload.logs.RequestLogMiddleware",
@@ -99,6 +99,8 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Database sessions whose writes go ahead of a running job's (SQLite)
+SESSION_ENGINE = "contactload.sessions"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -13,6 +13,7 @@ import time
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import connection
@@ -20,6 +21,7 @@ from django.test import Client
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from contactload.ingest import writers
 from contactload.management.commands.worker import recover_quietly
 from contactload.models import Contact, DncEntry, UploadJob, WorkerBeat
 from tests.conftest import run_worker
@@ -142,3 +144,32 @@ def test_a_short_write_goes_between_two_chunks_of_a_running_job(
         assert LogEntry.objects.filter(object_repr="supervisors").count() == 1
     if request_ is worker_beat:
         assert WorkerBeat.objects.filter(worker_id="beating-worker").exists()
+
+
+class ProbingHasher(MD5PasswordHasher):
+    """Notes, as it checks a password, whether a job would stand aside meanwhile."""
+
+    def verify(self, password, encoded):
+        PROBES.append(writers.others_waiting())
+        return super().verify(password, encoded)
+
+
+PROBES: list[bool] = []
+
+
+@pytest.mark.parametrize("password", ["secret-pw", "wrong"])
+def test_a_job_does_not_stand_aside_while_a_login_checks_its_password(password, manager, settings):
+    """A login's writes go ahead of a job's, not the request around them: anyone may
+    post to the login page, and a password check takes a while (PBKDF2)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's one write lock: nothing stands aside on PostgreSQL")
+    settings.PASSWORD_HASHERS = ["tests.test_lock_handover.ProbingHasher"]
+    manager.set_password("secret-pw")
+    manager.save()
+    PROBES.clear()
+
+    answer = Client().post("/accounts/login/", {"username": "crm_push", "password": password})
+
+    assert answer.status_code == (302 if password == "secret-pw" else 200)
+    assert PROBES == [False]
+    assert Session.objects.exists() is (password == "secret-pw")

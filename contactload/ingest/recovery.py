@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from contactload.ingest import callbacks
+from contactload.ingest import callbacks, writers
 from contactload.models import UploadJob, WorkerBeat
 from contactload.tasks import enqueue_job, job_of, process_upload
 
@@ -37,7 +37,7 @@ def requeue_stale(cutoff) -> list[str]:
         )
         error = f"the worker running attempt {attempts} stopped responding"
         give_up = attempts >= settings.CONTACTLOAD_MAX_ATTEMPTS
-        with transaction.atomic():
+        with writers.short_write():
             if give_up:
                 changed = this_run.update(
                     state=UploadJob.State.FAILED, error=error, finished_at=timezone.now()
@@ -68,7 +68,8 @@ def enqueue_orphans(cutoff) -> list[str]:
     ]
     for job_id in orphans:
         logger.warning("job %s was queued without a task; enqueueing it", job_id)
-        enqueue_job(job_id)
+        with writers.ahead_of_jobs():
+            enqueue_job(job_id)
     return orphans
 
 
@@ -79,25 +80,37 @@ class WorkerLost(Exception):
 def fail_lost_tasks(cutoff) -> list[str]:
     """Tasks left running by workers whose beat is older than ``cutoff`` (or gone: a
     worker that stops removes its row once its task is done) are marked failed; their
-    jobs are ``requeue_stale``'s. The ids of the tasks."""
+    jobs are ``requeue_stale``'s. An upload's task whose job still beats is left alone
+    (its worker's own beats may be late). The ids of the tasks."""
     alive = set(
         WorkerBeat.objects.filter(last_seen__gte=cutoff).values_list("worker_id", flat=True)
     )
     running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
-    lost = [
-        pk
-        for pk, worker_ids in running.values_list("pk", "worker_ids")
+    suspects = {
+        pk: job_of(args_kwargs) if task_path == process_upload.module_path else None
+        for pk, worker_ids, task_path, args_kwargs in running.values_list(
+            "pk", "worker_ids", "task_path", "args_kwargs"
+        )
         if not worker_ids or worker_ids[-1] not in alive
-    ]
+    }
+    beating = set(
+        UploadJob.objects.filter(
+            pk__in={job for job in suspects.values() if job},
+            state=UploadJob.State.RUNNING,
+            heartbeat_at__gte=cutoff,
+        ).values_list("pk", flat=True)
+    )
+    lost = [pk for pk, job in suspects.items() if job not in beating]
     if not lost:
         return []
     error = WorkerLost("the worker running this task stopped responding")
-    DBTaskResult.objects.filter(pk__in=lost, status=TaskResultStatus.RUNNING).update(
-        status=TaskResultStatus.FAILED,
-        finished_at=timezone.now(),
-        exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
-        traceback=f"{WorkerLost.__qualname__}: {error}\n",
-        return_value=None,
-    )
+    with writers.ahead_of_jobs():
+        DBTaskResult.objects.filter(pk__in=lost, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+            traceback=f"{WorkerLost.__qualname__}: {error}\n",
+            return_value=None,
+        )
     logger.warning("%d task(s) left running by a dead worker marked failed", len(lost))
     return [str(pk) for pk in lost]

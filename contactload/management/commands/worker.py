@@ -23,12 +23,12 @@ logger = logging.getLogger("contactload.worker")
 def recover_quietly(worker_id: str) -> None:
     try:
         close_old_connections()
-        # (on SQLite a job, this worker's own too, lets the beat and the sweep in: a
-        # beat that waited for a long job's end made the worker look dead meanwhile)
+        # (on SQLite a job, this worker's own too, lets the beat in, and the sweep's
+        # writes: a beat that waited for a long job's end made the worker look dead)
         with writers.ahead_of_jobs():
             liveness.beat(worker_id)
-            recover()
-    except DatabaseError:
+        recover()
+    except Exception:  # the beats must go on: a beat missed is a worker taken for dead
         logger.warning("recovery sweep failed; will try again", exc_info=True)
         connection.close()
 
@@ -88,8 +88,7 @@ class Command(BaseCommand):
         beats = threading.Thread(target=keep_recovering, args=(stop, worker.worker_id), daemon=True)
         try:  # a stop signal may come as soon as the first beat is visible
             recover_quietly(worker.worker_id)
-            if not batch:
-                beats.start()
+            beats.start()  # (--batch too: its task would be taken for a dead worker's)
             self.run_until_done(worker)
         finally:
             stop.set()
