@@ -9,6 +9,7 @@ class ContactloadConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from contactload import checks  # noqa: F401 - registers them
         from contactload.sessions import last_login_ahead_of_jobs
 
         # (in place of django.contrib.auth's own receiver, connected by its ready())

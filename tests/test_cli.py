@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from django.core.checks import run_checks
 from django.core.management import get_commands, load_command_class
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,3 +108,12 @@ def test_a_web_process_loads_its_views_and_freezes_what_boot_made_at_import():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert answer.stdout.split() == ["False", "True", "True"]
+
+
+def test_check_warns_when_a_late_beat_would_make_a_live_worker_look_dead(settings):
+    settings.CONTACTLOAD_REAP_INTERVAL_S = 10
+    settings.CONTACTLOAD_STALE_AFTER_S = 60
+    assert "contactload.W001" not in {message.id for message in run_checks()}
+    settings.CONTACTLOAD_STALE_AFTER_S = 20
+    (warning,) = [message for message in run_checks() if message.id == "contactload.W001"]
+    assert "CONTACTLOAD_STALE_AFTER_S (20) is not more than twice" in warning.msg
