@@ -26,7 +26,12 @@ def gone(worker_id: str) -> None:
     WorkerBeat.objects.filter(worker_id=worker_id).delete()
 
 
+def beating_since(moment):
+    """The beats of the workers seen since ``moment``."""
+    return WorkerBeat.objects.filter(last_seen__gte=moment)
+
+
 def alive() -> int:
     """Workers seen within three of their beat intervals (a missed beat is not death)."""
     window = timedelta(seconds=3 * settings.CONTACTLOAD_REAP_INTERVAL_S)
-    return WorkerBeat.objects.filter(last_seen__gte=timezone.now() - window).count()
+    return beating_since(timezone.now() - window).count()

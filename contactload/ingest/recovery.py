@@ -13,8 +13,8 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from contactload.ingest import callbacks, writers
-from contactload.models import UploadJob, WorkerBeat
+from contactload.ingest import callbacks, liveness, writers
+from contactload.models import UploadJob
 from contactload.tasks import enqueue_job, job_of, process_upload
 
 logger = logging.getLogger("contactload.recovery")
@@ -77,14 +77,15 @@ class WorkerLost(Exception):
     """What a task a dead worker left running is failed with."""
 
 
+LOST = "the worker running this task stopped responding"
+
+
 def fail_lost_tasks(cutoff) -> list[str]:
     """Tasks left running by workers whose beat is older than ``cutoff`` (or gone: a
     worker that stops removes its row once its task is done) are marked failed; their
     jobs are ``requeue_stale``'s. An upload's task whose job still beats is left alone
     (its worker's own beats may be late). The ids of the tasks."""
-    alive = set(
-        WorkerBeat.objects.filter(last_seen__gte=cutoff).values_list("worker_id", flat=True)
-    )
+    alive = set(liveness.beating_since(cutoff).values_list("worker_id", flat=True))
     running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
     suspects = {
         pk: job_of(args_kwargs) if task_path == process_upload.module_path else None
@@ -103,13 +104,12 @@ def fail_lost_tasks(cutoff) -> list[str]:
     lost = [pk for pk, job in suspects.items() if job not in beating]
     if not lost:
         return []
-    error = WorkerLost("the worker running this task stopped responding")
     with writers.ahead_of_jobs():
         DBTaskResult.objects.filter(pk__in=lost, status=TaskResultStatus.RUNNING).update(
             status=TaskResultStatus.FAILED,
             finished_at=timezone.now(),
             exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
-            traceback=f"{WorkerLost.__qualname__}: {error}\n",
+            traceback=f"{WorkerLost.__qualname__}: {LOST}\n",
             return_value=None,
         )
     logger.warning("%d task(s) left running by a dead worker marked failed", len(lost))
