@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,4 +83,28 @@ def server_versions(database_url: str) -> str:
         f"PostgreSQL {settings['server_version'].split()[0]} (autovacuum "
         f"{settings['autovacuum']}, shared_buffers {settings['shared_buffers']}, "
         f"synchronous_commit {settings['synchronous_commit']}), SQLite {sqlite3.sqlite_version}"
+    )
+
+
+COMMIT_PROBES = 2_000
+
+
+def commit_latency(database_url: str) -> str:
+    """What one committed single-row INSERT costs, with and without waiting for the
+    disk's flush: the per-row loop pays one of them a row, COPY one for all rows."""
+    seconds = {}
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        # a logged table: a temporary one commits without any flush to wait for
+        connection.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (a text)")
+        for mode in ("on", "off"):
+            connection.execute(f"SET synchronous_commit = {mode}")
+            started = time.perf_counter()
+            for k in range(COMMIT_PROBES):
+                connection.execute("INSERT INTO bench_commit_probe (a) VALUES (%s)", (str(k),))
+            seconds[mode] = (time.perf_counter() - started) / COMMIT_PROBES
+        connection.execute("DROP TABLE bench_commit_probe")
+    on, off = seconds["on"] * 1e3, seconds["off"] * 1e3
+    return (
+        f"PostgreSQL single-row INSERT + commit (psycopg, no ORM): {on:.3f} ms, of which "
+        f"{on - off:.3f} ms waits for the disk's flush (synchronous_commit off: {off:.3f} ms)"
     )

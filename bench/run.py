@@ -98,16 +98,19 @@ def postgres(n: int, work: Path, bodies, results: report.Results, profiles: Path
         if limits.count_postgres(url) != len(rows):
             raise RuntimeError("raw COPY did not store every row")
         del rows
+        # JSON right after the limit, as CSV right before it: the machine is shared and
+        # its speed drifts over the minutes the ORM paths take
+        limits.truncate_postgres(url)
+        with recording(service.process.pid, profiles and profiles / "postgres-json.txt"):
+            results.paths["pg_json"] = run_json(client, bodies, n)
         for key, kind, limit in (
             ("pg_bulk_create", "bulk_create", 0),
             ("pg_per_row", "per_row", PER_ROW_SAMPLE),
         ):
             limits.truncate_postgres(url)
             results.paths[key] = report.Timed(*limits.orm_path(kind, url, rows_file, limit))
+        results.notes.append(database.commit_latency(url))
 
-        limits.truncate_postgres(url)
-        with recording(service.process.pid, profiles and profiles / "postgres-json.txt"):
-            results.paths["pg_json"] = run_json(client, bodies, n)
         service.reset_peak_rss()
         results.latency_10k = accept_latency(client, 10_000)
         results.latency_100k = accept_latency(client, 100_000)
