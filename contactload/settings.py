@@ -50,8 +50,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # An admin's changes go ahead of a running job's writes (SQLite).
-    "contactload.web.middleware.StaffWritesAheadOfJobs",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "contactload.logs.RequestLogMiddleware",
@@ -88,6 +86,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A 64 MB page cache, and a checkpoint per 64 MB of WAL rather than per 4 MB: with
     # the default, every chunk's commit copied its pages back (54 ms a commit at 1M
     # contacts; the worker went from 20k to 29k rows/s).
+    # Every write but a running job's own takes its turn ahead of the job (one write lock)
+    DATABASES["default"]["ENGINE"] = "contactload.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 60,
         "transaction_mode": "IMMEDIATE",
@@ -99,8 +99,6 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Database sessions whose writes go ahead of a running job's (SQLite)
-SESSION_ENGINE = "contactload.sessions"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

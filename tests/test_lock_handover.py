@@ -1,11 +1,14 @@
 """An upload accepted, a token issued, a DNC number listed, a staff login, an admin
-change or a worker's liveness beat while a long job runs is not kept waiting for the
-job's end. On SQLite they need the one write lock, and a job commits and begins again
-within microseconds, so a waiting writer missed every gap: the job now lets it in
-between two chunks (``writers.short_write``, ``writers.ahead_of_jobs``,
-``writers.make_way``). Through HTTP (the beat: the worker's own sweep) and the real
-django-tasks worker, in the database."""
+change, a worker's liveness beat, a configuration loaded or any other write while a
+long job runs is not kept waiting for the job's end. On SQLite they need the one write
+lock, and a job commits and begins again within microseconds, so a waiting writer
+missed every gap: the job now lets it in between two chunks (``writers.make_way``),
+and every write on another connection says it waits (the backend,
+``contactload.sqlite``; ``writers.short_write`` and ``writers.ahead_of_jobs`` for a
+turn longer than a transaction). Through HTTP (the beat: the worker's own sweep; the
+configuration: the CLI command) and the real django-tasks worker, in the database."""
 
+import io
 import sqlite3
 import threading
 import time
@@ -16,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from knox.models import AuthToken
@@ -23,7 +27,7 @@ from rest_framework.test import APIClient
 
 from contactload.ingest import writers
 from contactload.management.commands.worker import recover_quietly
-from contactload.models import Contact, DncEntry, UploadJob, WorkerBeat
+from contactload.models import Campaign, Contact, DncEntry, UploadJob, WorkerBeat
 from tests.conftest import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker's threads read the jobs
@@ -54,34 +58,50 @@ def writing(path: str) -> bool:
     return False
 
 
-def other_upload(upload, api, admin):
+def other_upload(upload, api, admin, tmp_path):
     return upload({"campaign": "Sales", "bulk_data": numbers(ROWS, ROWS + 1)})
 
 
-def new_token(upload, api, admin):
+def new_token(upload, api, admin, tmp_path):
     return APIClient().post(
         "/api/generate-token/", {"username": "crm_push", "password": "secret-pw"}, format="json"
     )
 
 
-def dnc_entry(upload, api, admin):
+def dnc_entry(upload, api, admin, tmp_path):
     item = {"numeric": "9123456789", "campaign": "Sales", "global_dnc": "false"}
     return api.post("/api/upload-dnc/", [item], format="json")
 
 
-def staff_login(upload, api, admin):
+def staff_login(upload, api, admin, tmp_path):
     return Client().post("/accounts/login/", {"username": "crm_push", "password": "secret-pw"})
 
 
-def admin_change(upload, api, admin):
+def admin_change(upload, api, admin, tmp_path):
     return admin.post("/admin/auth/group/add/", {"name": "supervisors"})
 
 
-def worker_beat(upload, api, admin):
+def worker_beat(upload, api, admin, tmp_path):
     recover_quietly("beating-worker")
 
 
+CONFIG = "campaigns:\n  - name: Collections\n    country: IN\n"
+
+
+def config_load(upload, api, admin, tmp_path):
+    """Many writes in one transaction that asks for no turn of its own."""
+    path = tmp_path / "more.yaml"
+    path.write_text(CONFIG)
+    call_command("load_config", str(path), stdout=io.StringIO())
+
+
+def plain_write(upload, api, admin, tmp_path):
+    """One write in autocommit, asking for no turn of its own."""
+    Group.objects.create(name="dialers")
+
+
 ANSWERS = {staff_login: 302, admin_change: 302, worker_beat: None}
+ANSWERS.update({config_load: None, plain_write: None})
 
 
 @pytest.fixture
@@ -94,11 +114,20 @@ def admin(db) -> Client:
 @pytest.mark.parametrize("commit_rows", [10 * ROWS, 0], ids=["one-transaction", "per-chunk"])
 @pytest.mark.parametrize(
     "request_",
-    [other_upload, new_token, dnc_entry, staff_login, admin_change, worker_beat],
+    [
+        other_upload,
+        new_token,
+        dnc_entry,
+        staff_login,
+        admin_change,
+        worker_beat,
+        config_load,
+        plain_write,
+    ],
     ids=lambda f: f.__name__,
 )
 def test_a_short_write_goes_between_two_chunks_of_a_running_job(
-    request_, commit_rows, upload, api, campaign, manager, admin, settings
+    request_, commit_rows, upload, api, campaign, manager, admin, settings, tmp_path
 ):
     settings.CONTACTLOAD_CHUNK_ROWS = 10
     settings.CONTACTLOAD_SQLITE_COMMIT_ROWS = commit_rows  # on SQLite: rows per transaction
@@ -116,7 +145,7 @@ def test_a_short_write_goes_between_two_chunks_of_a_running_job(
             wait_for(lambda: UploadJob.objects.get(pk=long_job).processed > 0)
 
         sessions = Session.objects.count()
-        answer = request_(upload, api, admin)
+        answer = request_(upload, api, admin, tmp_path)
 
         expected = ANSWERS.get(request_, 200)
         assert getattr(answer, "status_code", None) == expected, getattr(answer, "content", "")
@@ -144,6 +173,10 @@ def test_a_short_write_goes_between_two_chunks_of_a_running_job(
         assert LogEntry.objects.filter(object_repr="supervisors").count() == 1
     if request_ is worker_beat:
         assert WorkerBeat.objects.filter(worker_id="beating-worker").exists()
+    if request_ is config_load:
+        assert Campaign.objects.filter(name="Collections", country="IN").exists()
+    if request_ is plain_write:
+        assert Group.objects.filter(name="dialers").exists()
 
 
 class ProbingHasher(MD5PasswordHasher):

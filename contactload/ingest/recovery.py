@@ -68,8 +68,7 @@ def enqueue_orphans(cutoff) -> list[str]:
     ]
     for job_id in orphans:
         logger.warning("job %s was queued without a task; enqueueing it", job_id)
-        with writers.ahead_of_jobs():
-            enqueue_job(job_id)
+        enqueue_job(job_id)
     return orphans
 
 
@@ -104,13 +103,12 @@ def fail_lost_tasks(cutoff) -> list[str]:
     lost = [pk for pk, job in suspects.items() if job not in beating]
     if not lost:
         return []
-    with writers.ahead_of_jobs():
-        DBTaskResult.objects.filter(pk__in=lost, status=TaskResultStatus.RUNNING).update(
-            status=TaskResultStatus.FAILED,
-            finished_at=timezone.now(),
-            exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
-            traceback=f"{WorkerLost.__qualname__}: {LOST}\n",
-            return_value=None,
-        )
+    DBTaskResult.objects.filter(pk__in=lost, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=timezone.now(),
+        exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+        traceback=f"{WorkerLost.__qualname__}: {LOST}\n",
+        return_value=None,
+    )
     logger.warning("%d task(s) left running by a dead worker marked failed", len(lost))
     return [str(pk) for pk in lost]

@@ -162,10 +162,23 @@ def short_write():
 @contextmanager
 def ahead_of_jobs():
     """The block's writes, each in its own transaction or in the block's, go ahead of
-    a running job's as ``short_write``'s do: for code that does not write in one
-    transaction of its own (a page's view and its session, the worker's sweep)."""
+    a running job's as one: the job stands aside from the block's start to its end
+    (each write alone would take its own turn, ``contactload.sqlite``)."""
     with VENDORS[connection.vendor].waiting_for_lock(connection):
         yield
+
+
+@contextmanager
+def job_writes():
+    """The block runs a job on this connection, which holds SQLite's write lock from
+    chunk to chunk and lets the other writers in between (``make_way``): its own writes
+    take no turn ahead of it (every other connection's do, ``contactload.sqlite``)."""
+    vendor = VENDORS[connection.vendor]
+    vendor.job_writes(connection, True)
+    try:
+        yield
+    finally:
+        vendor.job_writes(connection, False)
 
 
 def make_way() -> None:

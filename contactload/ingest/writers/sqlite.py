@@ -2,20 +2,16 @@
 that every row shares bound once (updates: one ``executemany``), in the caller's
 transaction."""
 
-import fcntl
 import functools
-import logging
-import os
 import sqlite3
-import time
 from collections.abc import Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import chain
 
 from django.conf import settings
 
-logger = logging.getLogger("contactload.worker")
+from contactload.sqlite import turns
 
 # SQLite works in the worker's own process, and lets go of the interpreter lock for
 # each step of a statement. ``executemany`` steps once a row: with a thread checking
@@ -197,63 +193,21 @@ def is_contention(exc: Exception) -> bool:
     return "database is locked" in str(exc)
 
 
-# SQLite has one write lock, and a writer waiting for it polls (every 100 ms once it has
-# waited a while). A job commits and begins its next transaction within microseconds, so
-# an upload's acceptance waiting for the lock missed every gap and waited for the job's
-# end (60 s at most, then "database is locked"). A short writer holds a shared flock on a
-# file beside the database while it waits for the lock and writes; between two chunks
-# the job looks for one (an exclusive flock it cannot take), commits, and waits until it
-# is through (``LET_IN_S`` at most; its next transaction then waits as any writer does).
-# Without the file (a directory it cannot write to), nobody is let in: as before.
-
-LET_IN_S = 10.0
-LET_IN_POLL_S = 0.002
-
-
-def waiters_file(connection) -> int | None:
-    """The file beside the database, opened; None for a database in memory (one
-    process) or a file that cannot be opened."""
-    name = str(connection.settings_dict["NAME"])
-    if name == ":memory:" or "mode=memory" in name:
-        return None
-    try:
-        return os.open(f"{name}.writers", os.O_RDWR | os.O_CREAT, 0o666)  # (the umask's)
-    except OSError:
-        logger.warning("cannot open %s.writers: writers are not let in", name, exc_info=True)
-        return None
-
-
-@contextmanager
 def waiting_for_lock(connection):
     """While the block waits for the write lock and writes, a job stands aside (from
-    its next chunk on)."""
-    descriptor = waiters_file(connection)
-    if descriptor is None:
-        yield
-        return
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(descriptor)  # (and the lock with it)
+    its next chunk on): ``contactload.sqlite.turns``."""
+    return turns.waiting(connection.settings_dict["NAME"])
 
 
 def others_waiting(connection) -> bool:
-    descriptor = waiters_file(connection)
-    if descriptor is None:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)
-    return False
+    return turns.others_waiting(connection.settings_dict["NAME"])
 
 
 def let_in(connection) -> None:
-    """Returns once every short writer waiting is through, or after ``LET_IN_S``
-    (writers that keep coming, or one that streams a large upload)."""
-    deadline = time.monotonic() + LET_IN_S
-    while others_waiting(connection) and time.monotonic() < deadline:
-        time.sleep(LET_IN_POLL_S)
+    turns.let_in(connection.settings_dict["NAME"])
+
+
+def job_writes(connection, running: bool) -> None:
+    """Whether the connection runs a job: its own writes then take no turn (the backend,
+    ``contactload.sqlite.base``), where they would wait for themselves."""
+    connection.runs_job = running

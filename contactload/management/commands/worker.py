@@ -14,7 +14,7 @@ from django.db import DatabaseError, close_old_connections, connection, connecti
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from contactload.ingest import liveness, run, writers
+from contactload.ingest import liveness, run
 from contactload.ingest.recovery import recover
 
 logger = logging.getLogger("contactload.worker")
@@ -23,10 +23,9 @@ logger = logging.getLogger("contactload.worker")
 def recover_quietly(worker_id: str) -> None:
     try:
         close_old_connections()
-        # (on SQLite a job, this worker's own too, lets the beat in, and the sweep's
-        # writes: a beat that waited for a long job's end made the worker look dead)
-        with writers.ahead_of_jobs():
-            liveness.beat(worker_id)
+        # (on SQLite a job, this worker's own too, lets the beat in, as every write:
+        # a beat that waited for a long job's end made the worker look dead)
+        liveness.beat(worker_id)
         recover()
     except Exception:  # the beats must go on: a beat missed is a worker taken for dead
         logger.warning("recovery sweep failed; will try again", exc_info=True)

@@ -1,0 +1,68 @@
+"""Django's SQLite backend, in which every write takes its turn ahead of a running job
+(``ENGINE = "contactload.sqlite"``).
+
+SQLite has one write lock. A job holds it from chunk to chunk and, between two
+chunks, lets in the writers waiting for it (``turns``); a writer that does not say it
+waits missed every gap and waited for the job's end (60 s at most, then "database is
+locked"). Here every connection but a running job's own says so: a transaction from
+its ``BEGIN`` (IMMEDIATE: the write lock is taken there) to its commit or rollback, a
+write in autocommit for its statement. Reads need no turn (WAL)."""
+
+from django.db.backends.sqlite3 import base
+
+from contactload.sqlite import turns
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def writes(sql: str) -> bool:
+    return sql.lstrip()[:7].upper().startswith(WRITES)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.runs_job = False  # a job's connection: it lets the others in (``turns``)
+        self.turn: int | None = None  # the turn this connection's transaction holds
+        self.execute_wrappers.append(self.statement_turn)
+
+    def _start_transaction_under_autocommit(self):
+        if not self.runs_job and self.turn is None:
+            self.turn = turns.take(self.settings_dict["NAME"])
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self.end_turn()
+            raise
+
+    def _commit(self):
+        try:
+            super()._commit()
+        finally:
+            self.end_turn()
+
+    def _rollback(self):
+        try:
+            super()._rollback()
+        finally:
+            self.end_turn()
+
+    def _close(self):
+        try:
+            super()._close()
+        finally:
+            self.end_turn()
+
+    def end_turn(self) -> None:
+        turn, self.turn = self.turn, None
+        turns.give_back(turn)
+
+    def statement_turn(self, execute, sql, params, many, context):
+        """A write in autocommit is a transaction of its own: it waits for its turn."""
+        if self.runs_job or self.turn is not None or not self.autocommit or not writes(sql):
+            return execute(sql, params, many, context)
+        turn = turns.take(self.settings_dict["NAME"])
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            turns.give_back(turn)
