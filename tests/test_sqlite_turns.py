@@ -1,13 +1,17 @@
-"""On SQLite every write but a running job's own takes its turn at the one write lock
-(the backend, ``contactload.sqlite``): a transaction from its start to its end, a
-write in autocommit for its statement; reads take none. A job (``writers.job_writes``)
-takes none: it would stand aside for itself. On PostgreSQL nobody ever stands aside."""
+"""On SQLite every write takes its turn at the one write lock (the backend,
+``contactload.sqlite``): a transaction from its start to its end, a write in
+autocommit for its statement; reads take none. A job takes none
+(``writers.turns_taken``): it would stand aside for itself; nor a worker's poll of the
+queue, which would make a running job commit after every chunk; the tasks the worker
+runs take theirs. On PostgreSQL nobody ever stands aside."""
 
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
 from contactload.ingest import writers
+from contactload.management.commands.worker import QueueWorker
+from contactload.tasks import process_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)  # (a test's transaction holds a turn)
 
@@ -22,7 +26,7 @@ def probed():
     seen: list[tuple[str, bool]] = []
 
     def probe(execute, sql, params, many, context):
-        seen.append((sql.split()[0].upper(), writers.others_waiting()))
+        seen.append((sql.split()[0].upper(), writers.others_waiting(), params))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(probe):
@@ -58,21 +62,44 @@ def test_a_write_in_autocommit_holds_a_turn_for_its_statement_and_a_read_none(pr
     Group.objects.all().delete()
 
     expected = turns_expected()
-    assert ("INSERT", expected) in probed
-    assert ("UPDATE", expected) in probed
-    assert ("DELETE", expected) in probed
-    assert {waiting for verb, waiting in probed if verb == "SELECT"} == {False}
+    verbs = {(verb, waiting) for verb, waiting, _params in probed}
+    assert {("INSERT", expected), ("UPDATE", expected), ("DELETE", expected)} <= verbs
+    assert {waiting for verb, waiting in verbs if verb == "SELECT"} == {False}
     assert writers.others_waiting() is False
     assert not Group.objects.exists()
 
 
 def test_a_job_s_own_writes_take_no_turn(probed):
-    with writers.job_writes():
+    with writers.turns_taken(False):
         Group.objects.create(name="dialers")
         with transaction.atomic():
             assert writers.others_waiting() is False
             Group.objects.create(name="callers")
-    assert {waiting for _verb, waiting in probed} == {False}
+    assert {waiting for _verb, waiting, _params in probed} == {False}
     with transaction.atomic():  # (and the connection takes them again once the job is done)
         assert writers.others_waiting() is turns_expected()
     assert Group.objects.count() == 2
+
+
+def test_a_worker_s_polls_take_no_turn_and_the_tasks_it_runs_do(probed):
+    process_upload.enqueue("no-such-job")  # (its run finds no job to claim, and ends)
+    QueueWorker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="turns",
+        excluded_queue_names=[],
+    ).run()
+
+    def waiting_while(status: str) -> set[bool]:
+        return {
+            waiting for verb, waiting, params in probed if verb == "UPDATE" and status in params
+        }
+
+    assert waiting_while("RUNNING") == {False}  # the poll claims the task
+    assert waiting_while("SUCCESSFUL") == {turns_expected()}  # the run records its end
+    assert not writers.others_waiting()
+    assert getattr(connection, "takes_turns", True) is True

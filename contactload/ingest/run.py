@@ -82,7 +82,7 @@ class Stream:
         self.heartbeats[job.pk].start()
         try:
             try:
-                with writers.job_writes(), writers.lazy_commits():
+                with writers.turns_taken(False), writers.lazy_commits():
                     pipeline.run_chunks(self.segment(job), self.follow, self.entering)
                 finish(self.current)
             finally:

@@ -4,9 +4,10 @@
 SQLite has one write lock. A job holds it from chunk to chunk and, between two
 chunks, lets in the writers waiting for it (``turns``); a writer that does not say it
 waits missed every gap and waited for the job's end (60 s at most, then "database is
-locked"). Here every connection but a running job's own says so: a transaction from
-its ``BEGIN`` (IMMEDIATE: the write lock is taken there) to its commit or rollback, a
-write in autocommit for its statement. Reads need no turn (WAL)."""
+locked"). Here every connection says so (but a running job's own, and a worker's while
+it polls the queue: ``writers.turns_taken``): a transaction from its ``BEGIN``
+(IMMEDIATE: the write lock is taken there) to its commit or rollback, a write in
+autocommit for its statement. Reads need no turn (WAL)."""
 
 from django.db.backends.sqlite3 import base
 
@@ -22,12 +23,14 @@ def writes(sql: str) -> bool:
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.runs_job = False  # a job's connection: it lets the others in (``turns``)
+        # False on a running job's own connection (it lets the others in), and while a
+        # worker polls the queue (``writers.turns_taken``)
+        self.takes_turns = True
         self.turn: int | None = None  # the turn this connection's transaction holds
         self.execute_wrappers.append(self.statement_turn)
 
     def _start_transaction_under_autocommit(self):
-        if not self.runs_job and self.turn is None:
+        if self.takes_turns and self.turn is None:
             self.turn = turns.take(self.settings_dict["NAME"])
         try:
             super()._start_transaction_under_autocommit()
@@ -59,7 +62,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def statement_turn(self, execute, sql, params, many, context):
         """A write in autocommit is a transaction of its own: it waits for its turn."""
-        if self.runs_job or self.turn is not None or not self.autocommit or not writes(sql):
+        if not self.takes_turns or self.turn is not None or not self.autocommit or not writes(sql):
             return execute(sql, params, many, context)
         turn = turns.take(self.settings_dict["NAME"])
         try:

@@ -169,16 +169,19 @@ def ahead_of_jobs():
 
 
 @contextmanager
-def job_writes():
-    """The block runs a job on this connection, which holds SQLite's write lock from
-    chunk to chunk and lets the other writers in between (``make_way``): its own writes
-    take no turn ahead of it (every other connection's do, ``contactload.sqlite``)."""
-    vendor = VENDORS[connection.vendor]
-    vendor.job_writes(connection, True)
+def turns_taken(taken: bool):
+    """Whether this connection's writes take their turn ahead of a running job's in the
+    block (SQLite: ``contactload.sqlite``; elsewhere nobody waits for a turn). A job's
+    own take none: it holds the write lock from chunk to chunk and lets the others in
+    (``make_way``), and would stand aside for itself. Nor do a worker's polls of the
+    queue: on SQLite, jobs take the lock one after the other, and a poll every 0.1 s
+    would make a running job commit after every chunk."""
+    before = getattr(connection, "takes_turns", True)
+    connection.takes_turns = taken
     try:
         yield
     finally:
-        vendor.job_writes(connection, False)
+        connection.takes_turns = before
 
 
 def make_way() -> None:

@@ -139,10 +139,6 @@ def let_in(connection) -> None:
     """Nothing to do (see ``waiting_for_lock``)."""
 
 
-def job_writes(connection, running: bool) -> None:
-    """Nothing to do (see ``waiting_for_lock``)."""
-
-
 def holders(connection, table: str, campaign_id: int, column: str, values: list[str]) -> list:
     """One parameter and a LATERAL probe per value (OFFSET 0 keeps the planner from
     turning it into a scan of the campaign's whole index when statistics are stale,

@@ -205,9 +205,3 @@ def others_waiting(connection) -> bool:
 
 def let_in(connection) -> None:
     turns.let_in(connection.settings_dict["NAME"])
-
-
-def job_writes(connection, running: bool) -> None:
-    """Whether the connection runs a job: its own writes then take no turn (the backend,
-    ``contactload.sqlite.base``), where they would wait for themselves."""
-    connection.runs_job = running
