@@ -90,6 +90,21 @@ def api(manager):
     return client
 
 
+def batch_worker(worker_class, worker_id: str):
+    """A django-tasks-db worker (of ``worker_class``) that runs the default queue's
+    tasks until none is left, without pauses."""
+    return worker_class(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+
+
 def run_worker() -> None:
     """Run queued tasks with the real django-tasks-db worker's ``run_task``.
 
@@ -101,16 +116,7 @@ def run_worker() -> None:
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
-    worker = Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="pytest",
-        excluded_queue_names=[],
-    )
+    worker = batch_worker(Worker, "pytest")
     while True:
         # A run that fails queues its retry on commit: run those callbacks too.
         with TestCase.captureOnCommitCallbacks(execute=True):

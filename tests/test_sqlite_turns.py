@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from contactload.ingest import writers
 from contactload.management.commands.worker import QueueWorker
 from contactload.tasks import process_upload
+from tests.conftest import batch_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)  # (a test's transaction holds a turn)
 
@@ -83,16 +84,7 @@ def test_a_job_s_own_writes_take_no_turn(probed):
 
 def test_a_worker_s_polls_take_no_turn_and_the_tasks_it_runs_do(probed):
     process_upload.enqueue("no-such-job")  # (its run finds no job to claim, and ends)
-    QueueWorker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="turns",
-        excluded_queue_names=[],
-    ).run()
+    batch_worker(QueueWorker, "turns").run()
 
     def waiting_while(status: str) -> set[bool]:
         return {
