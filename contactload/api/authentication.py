@@ -1,9 +1,8 @@
 """Token authentication (CONTRACT 1): knox's hashed tokens under the ``Token`` prefix."""
 
+from django.db import transaction
 from django.utils import timezone
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
-
-from contactload.ingest import writers
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
@@ -12,7 +11,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
 
     def _cleanup_token(self, auth_token) -> bool:
         if auth_token.expiry is not None and auth_token.expiry < timezone.now():
-            with writers.short_write():  # (on SQLite, a job running stands aside)
+            with transaction.atomic():  # (on SQLite, a job running stands aside: the backend)
                 auth_token.delete()
             return True
         return False

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from contactload import errors
@@ -191,7 +191,7 @@ def add_all(wanted: dict[tuple, Item]) -> None:
     taken = [wanted[(c, n)] for _, n, c in listed(numbers) if (c, n) in wanted]
     if taken:
         raise AlreadyExists(min(taken, key=lambda item: item.index).numeric)
-    with writers.short_write():  # (on SQLite, a job running stands aside)
+    with transaction.atomic():  # (on SQLite, a job running stands aside: the backend)
         write_entries(wanted)
         mark_contacts(wanted)
 
@@ -240,7 +240,7 @@ def remove_entries(*, user, body: bytes) -> str:
     for key, item in wanted.items():  # in request order
         if key not in matched:
             raise DoesNotExist(item.numeric)
-    with writers.short_write():  # (on SQLite, a job running stands aside)
+    with transaction.atomic():  # (on SQLite, a job running stands aside: the backend)
         for batch in batches(sorted(doomed)):
             DncEntry.objects.filter(pk__in=batch).delete()
     return REMOVED

@@ -233,12 +233,11 @@ class Heartbeat:
         try:
             while not self.stop.wait(self.interval):
                 try:
-                    # (on SQLite, the job's own writes stand aside for it, or it would wait
-                    # for the job's end and the job look dead)
-                    with writers.short_write():
-                        UploadJob.objects.filter(
-                            pk=self.job.pk, run_token=self.job.run_token
-                        ).update(heartbeat_at=timezone.now())
+                    # (on SQLite, the job's own writes stand aside for it, as for every
+                    # write, or it would wait for the job's end and the job look dead)
+                    UploadJob.objects.filter(pk=self.job.pk, run_token=self.job.run_token).update(
+                        heartbeat_at=timezone.now()
+                    )
                 except DatabaseError:
                     logger.warning("job %s: heartbeat failed", self.job.pk, exc_info=True)
         finally:

@@ -151,10 +151,11 @@ def durable_commit() -> None:
 
 @contextmanager
 def short_write():
-    """A transaction (``transaction.atomic``) that a job's long writes make way for: on
-    SQLite, a job running lets it take the write lock after its chunk in hand, where it
-    would hold it until it ends, and begins again once it has committed and run its
-    ``on_commit`` callbacks (which write too: the enqueueing of the job)."""
+    """A transaction (``transaction.atomic``) that a job's long writes make way for until
+    it has committed and run its ``on_commit`` callbacks (which write too: the
+    enqueueing of a job). Any transaction takes its turn ahead of a running job from
+    its start to its commit (on SQLite: ``contactload.sqlite``); this one keeps it
+    through its callbacks."""
     with ahead_of_jobs(), transaction.atomic():
         yield
 
