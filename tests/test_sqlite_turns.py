@@ -95,3 +95,45 @@ def test_a_worker_s_polls_take_no_turn_and_the_tasks_it_runs_do(probed):
     assert waiting_while("SUCCESSFUL") == {turns_expected()}  # the run records its end
     assert not writers.others_waiting()
     assert getattr(connection, "takes_turns", True) is True
+
+
+def test_a_transaction_begun_by_set_autocommit_holds_a_turn_from_its_first_write_to_its_end():
+    transaction.set_autocommit(False)
+    try:
+        Group.objects.exists()  # (a read takes none)
+        assert writers.others_waiting() is False
+        Group.objects.create(name="dialers")
+        assert writers.others_waiting() is turns_expected()
+        Group.objects.create(name="callers")
+        transaction.commit()
+        assert writers.others_waiting() is False
+        Group.objects.create(name="agents")
+        assert writers.others_waiting() is turns_expected()
+        transaction.rollback()
+        assert writers.others_waiting() is False
+        Group.objects.create(name="agents")
+        if connection.vendor != "sqlite":  # (psycopg refuses to leave a transaction open)
+            transaction.commit()
+    finally:
+        transaction.set_autocommit(True)  # sqlite3 commits the transaction left open
+    assert writers.others_waiting() is False
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["agents", "callers", "dialers"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "/* a label */ INSERT INTO auth_group (name) VALUES (%s)",
+        "-- a label\nINSERT INTO auth_group (name) VALUES (%s)",
+        "WITH n (name) AS (SELECT %s) INSERT INTO auth_group (name) SELECT name FROM n",
+    ],
+    ids=["block comment", "line comment", "common table expression"],
+)
+def test_a_write_whose_verb_comes_after_a_comment_or_a_cte_holds_a_turn(probed, sql):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["dialers"])
+        cursor.execute("WITH n (name) AS (SELECT %s) SELECT name FROM n", ["callers"])
+        assert cursor.fetchall() == [("callers",)]
+    statements = [waiting for _verb, waiting, _params in probed]
+    assert statements == [turns_expected(), False]  # the write holds one, the read none
+    assert list(Group.objects.values_list("name", flat=True)) == ["dialers"]

@@ -6,18 +6,27 @@ chunks, lets in the writers waiting for it (``turns``); a writer that does not s
 waits missed every gap and waited for the job's end (60 s at most, then "database is
 locked"). Here every connection says so (but a running job's own, and a worker's while
 it polls the queue: ``writers.turns_taken``): a transaction from its ``BEGIN``
-(IMMEDIATE: the write lock is taken there) to its commit or rollback, a write in
-autocommit for its statement. Reads need no turn (WAL)."""
+(IMMEDIATE: the write lock is taken there), or from its first write when
+``set_autocommit(False)`` began it, to its commit or rollback; a write in autocommit
+for its statement. Reads need no turn (WAL)."""
 
+import sqlparse
 from django.db.backends.sqlite3 import base
 
 from contactload.sqlite import turns
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+# A statement that starts so may still write: a common table expression's verb comes
+# after it, and a comment may come before the verb. sqlparse (Django's own dependency)
+# tells; every other statement is told by its first word.
+UNCLEAR = ("WITH", "--", "/*")
 
 
 def writes(sql: str) -> bool:
-    return sql.lstrip()[:7].upper().startswith(WRITES)
+    start = sql.lstrip()[:7].upper()
+    if start.startswith(UNCLEAR):
+        return any(statement.get_type() in WRITES for statement in sqlparse.parse(sql))
+    return start.startswith(WRITES)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -50,6 +59,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             self.end_turn()
 
+    def _set_autocommit(self, autocommit):
+        super()._set_autocommit(autocommit)
+        if autocommit:  # (sqlite3 commits a transaction left open)
+            self.end_turn()
+
     def _close(self):
         try:
             super()._close()
@@ -61,8 +75,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         turns.give_back(turn)
 
     def statement_turn(self, execute, sql, params, many, context):
-        """A write in autocommit is a transaction of its own: it waits for its turn."""
-        if not self.takes_turns or self.turn is not None or not self.autocommit or not writes(sql):
+        """A write in autocommit is a transaction of its own: it waits for its turn. In
+        a transaction begun by ``set_autocommit(False)`` (sqlite3 begins it itself, at
+        the first write: no ``BEGIN`` of ours), the first write takes the turn, and the
+        transaction holds it to its end."""
+        if not self.takes_turns or self.turn is not None or not writes(sql):
+            return execute(sql, params, many, context)
+        if not self.autocommit:
+            self.turn = turns.take(self.settings_dict["NAME"])
             return execute(sql, params, many, context)
         turn = turns.take(self.settings_dict["NAME"])
         try:
