@@ -1,5 +1,5 @@
 """A chunk whose write loses a race to another upload is checked again, and so is
-the chunk after it, whose lookups ran (on the lookup thread's own connection) while
+the chunk after it, whose lookups ran (on the checking thread's own connection) while
 the first one was being written. Deterministic on PostgreSQL: another transaction
 holds a number's unique index entry until the job's write waits on it."""
 

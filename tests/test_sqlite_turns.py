@@ -137,3 +137,13 @@ def test_a_write_whose_verb_comes_after_a_comment_or_a_cte_holds_a_turn(probed, 
     statements = [waiting for _verb, waiting, _params in probed]
     assert statements == [turns_expected(), False]  # the write holds one, the read none
     assert list(Group.objects.values_list("name", flat=True)) == ["dialers"]
+
+
+def test_a_long_read_after_a_comment_runs_and_takes_no_turn(probed):
+    """(A statement parser would refuse one of more than 10,000 tokens.)"""
+    ids = list(range(5000))
+    places = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"/* a label */ SELECT count(*) FROM auth_group WHERE id IN ({places})", ids)
+        assert cursor.fetchone() == (0,)
+    assert [waiting for _verb, waiting, _params in probed] == [False]

@@ -27,17 +27,21 @@ def test_a_turn_is_seen_until_every_writer_gives_it_back(tmp_path):
 def test_letting_in_waits_for_the_writers_and_gives_up_after_its_limit(tmp_path, monkeypatch):
     name = str(tmp_path / "db.sqlite3")
     turn = turns.take(name)
-    through = threading.Timer(0.05, turns.give_back, [turn])  # a writer, through soon
+    through = threading.Timer(0.2, turns.give_back, [turn])  # a writer, through soon
     through.start()
     turns.let_in(name)
-    assert turns.others_waiting(name) is False  # (it returned once the writer was through)
+    assert through.finished.is_set()  # (it returned once the writer was through)
+    assert turns.others_waiting(name) is False
     through.join()
 
     monkeypatch.setattr(turns, "LET_IN_S", 0.2)
     turn = turns.take(name)  # a writer that never goes through
     try:
         started = time.monotonic()
-        turns.let_in(name)
+        job = threading.Thread(target=turns.let_in, args=[name])
+        job.start()
+        job.join(timeout=30)  # (a let_in that ignored its limit would never return)
+        assert not job.is_alive()
         assert time.monotonic() - started >= 0.2
         assert turns.others_waiting(name) is True
     finally:

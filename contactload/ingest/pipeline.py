@@ -282,7 +282,7 @@ def close_connection() -> None:
     try:
         connections.close_all()
     except DatabaseError:
-        logger.warning("closing the lookup connection failed", exc_info=True)
+        logger.warning("closing the checking thread's connection failed", exc_info=True)
 
 
 def recheck(looked: tuple[Segment, Future]) -> tuple[Segment, Future]:

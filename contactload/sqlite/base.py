@@ -10,23 +10,26 @@ it polls the queue: ``writers.turns_taken``): a transaction from its ``BEGIN``
 ``set_autocommit(False)`` began it, to its commit or rollback; a write in autocommit
 for its statement. Reads need no turn (WAL)."""
 
-import sqlparse
+import re
+
 from django.db.backends.sqlite3 import base
 
 from contactload.sqlite import turns
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-# A statement that starts so may still write: a common table expression's verb comes
-# after it, and a comment may come before the verb. sqlparse (Django's own dependency)
-# tells; every other statement is told by its first word.
-UNCLEAR = ("WITH", "--", "/*")
+# what may come before a statement's first word
+LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+# a common table expression's statement names its verb after it; a read that only
+# names one (in a string, say) takes a turn it did not need, and loses nothing
+VERB = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 def writes(sql: str) -> bool:
-    start = sql.lstrip()[:7].upper()
-    if start.startswith(UNCLEAR):
-        return any(statement.get_type() in WRITES for statement in sqlparse.parse(sql))
-    return start.startswith(WRITES)
+    start = LEADING.match(sql).end()
+    first = sql[start : start + 7].upper()
+    if first.startswith("WITH"):
+        return VERB.search(sql, start) is not None
+    return first.startswith(WRITES)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
