@@ -4,8 +4,8 @@ long job runs is not kept waiting for the job's end. On SQLite they need the one
 lock, and a job commits and begins again within microseconds, so a waiting writer
 missed every gap: the job now lets it in between two chunks (``writers.make_way``),
 and every write on another connection says it waits (the backend,
-``contactload.sqlite``; ``writers.short_write`` and ``writers.ahead_of_jobs`` for a
-turn longer than a transaction). Through HTTP (the beat: the worker's own sweep; the
+``contactload.sqlite``; ``writers.short_write`` for a turn that lasts through a
+transaction's ``on_commit`` callbacks). Through HTTP (the beat: the worker's own sweep; the
 configuration: the CLI command) and the real django-tasks worker, in the database."""
 
 import io

@@ -41,9 +41,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.turn: int | None = None  # the turn this connection's transaction holds
         self.execute_wrappers.append(self.statement_turn)
 
+    def take_turn(self) -> int | None:
+        return turns.take(self.settings_dict["NAME"])
+
     def _start_transaction_under_autocommit(self):
         if self.takes_turns and self.turn is None:
-            self.turn = turns.take(self.settings_dict["NAME"])
+            self.turn = self.take_turn()
         try:
             super()._start_transaction_under_autocommit()
         except BaseException:
@@ -85,9 +88,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if not self.takes_turns or self.turn is not None or not writes(sql):
             return execute(sql, params, many, context)
         if not self.autocommit:
-            self.turn = turns.take(self.settings_dict["NAME"])
+            self.turn = self.take_turn()
             return execute(sql, params, many, context)
-        turn = turns.take(self.settings_dict["NAME"])
+        turn = self.take_turn()
         try:
             return execute(sql, params, many, context)
         finally:

@@ -156,16 +156,7 @@ def short_write():
     enqueueing of a job). Any transaction takes its turn ahead of a running job from
     its start to its commit (on SQLite: ``contactload.sqlite``); this one keeps it
     through its callbacks."""
-    with ahead_of_jobs(), transaction.atomic():
-        yield
-
-
-@contextmanager
-def ahead_of_jobs():
-    """The block's writes, each in its own transaction or in the block's, go ahead of
-    a running job's as one: the job stands aside from the block's start to its end
-    (each write alone would take its own turn, ``contactload.sqlite``)."""
-    with VENDORS[connection.vendor].waiting_for_lock(connection):
+    with VENDORS[connection.vendor].waiting_for_lock(connection), transaction.atomic():
         yield
 
 
